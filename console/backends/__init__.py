@@ -1,0 +1,1 @@
+"""One module per external system: async httpx clients that return domain objects. No Qt."""

@@ -1,0 +1,1 @@
+"""Paths, typed settings, the atomic config store and secrets (keyring). No Qt."""

@@ -1,0 +1,274 @@
+"""Load and save the TOML config file atomically, with errors that name file, line and key."""
+
+import re
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import tomli_w
+
+from console.config.atomic import atomic_write_text
+from console.config.settings import (
+    DEMO_PROFILE_NAME,
+    SCHEMA_VERSION,
+    AuthKind,
+    Profile,
+    Role,
+    Settings,
+    SettingsError,
+    Theme,
+    UiSettings,
+)
+from console.domain.signals import Signal
+from console.domain.slo import SloThresholds, Threshold
+
+_PROFILE_KEYS = {f.name for f in fields(Profile)} - {"name"}
+_UI_KEYS = {f.name for f in fields(UiSettings)}
+_E = TypeVar("_E", bound=StrEnum)
+_TOP_KEYS = {"schema_version", "profiles", "ui"}
+
+
+class ConfigError(Exception):
+    """The config file cannot be used. The message names file, line and key."""
+
+    def __init__(self, path: Path, line: int | None, key: str | None, message: str) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        self.path = path
+        self.line = line
+        self.key = key
+
+
+class ConfigStore:
+    """The config file. A file that failed to load is never overwritten."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._load_failed = False
+
+    def load(self) -> Settings:
+        """Read the file; a missing file is an empty config. Raises ConfigError."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self._load_failed = False
+            return Settings()
+        except (OSError, UnicodeDecodeError) as exc:
+            self._load_failed = True
+            raise ConfigError(self.path, None, None, f"cannot read: {exc}") from exc
+        try:
+            settings = parse_settings(text, self.path)
+        except ConfigError:
+            self._load_failed = True
+            raise
+        self._load_failed = False
+        return settings
+
+    def save(self, settings: Settings) -> None:
+        """Write atomically. Refuses while the file on disk is one that failed to load."""
+        if self._load_failed:
+            raise ConfigError(
+                self.path, None, None, "not saved: fix or move the malformed file first"
+            )
+        atomic_write_text(self.path, dump_settings(settings))
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    """Parse and validate the TOML text of a config file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _decode_error_line(str(exc), text)
+        raise ConfigError(path, line, None, f"not valid TOML: {exc}") from exc
+    locate = _Locator(text)
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ConfigError(
+            path,
+            locate(("",), "schema_version"),
+            "schema_version",
+            f"expected {SCHEMA_VERSION}, found {version!r}",
+        )
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise ConfigError(path, locate(("",), key), key, "unknown key")
+    profiles_table = data.get("profiles", {})
+    if not isinstance(profiles_table, dict):
+        raise ConfigError(path, locate(("",), "profiles"), "profiles", "must be a table")
+    profiles = []
+    for name, table in profiles_table.items():
+        profiles.append(_parse_profile(name, table, path, locate))
+    ui_table = data.get("ui", {})
+    try:
+        ui = _parse_ui(ui_table)
+    except SettingsError as exc:
+        raise ConfigError(path, locate(("ui",), exc.key), f"ui.{exc.key}", exc.message) from exc
+    return Settings(profiles=tuple(profiles), ui=ui)
+
+
+def _parse_profile(name: str, table: Any, path: Path, locate: "_Locator") -> Profile:
+    section = ("profiles", name)
+    if not isinstance(table, dict):
+        raise ConfigError(path, locate(("profiles",), name), f"profiles.{name}", "must be a table")
+    if name == DEMO_PROFILE_NAME:
+        raise ConfigError(
+            path, locate(section, None), f"profiles.{name}", "the name 'demo' is reserved"
+        )
+    for key in table:
+        if key not in _PROFILE_KEYS:
+            raise ConfigError(path, locate(section, key), f"profiles.{name}.{key}", "unknown key")
+    try:
+        return _profile_from_table(name, table)
+    except SettingsError as exc:
+        sub = exc.key.split(".")
+        line = locate((*section, *sub[:-1]), sub[-1]) or locate(section, sub[0])
+        raise ConfigError(path, line, f"profiles.{name}.{exc.key}", exc.message) from exc
+
+
+def _profile_from_table(name: str, table: dict[str, Any]) -> Profile:
+    kwargs: dict[str, Any] = {"name": name}
+    for key, value in table.items():
+        kwargs[key] = _convert_profile_value(key, value)
+    if "prometheus_url" not in kwargs:
+        raise SettingsError("prometheus_url", "is required")
+    return Profile(**kwargs)
+
+
+def _convert_profile_value(key: str, value: Any) -> Any:
+    if key == "auth":
+        return _enum(AuthKind, key, value)
+    if key == "role":
+        return _enum(Role, key, value)
+    if key in ("headers", "queries"):
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise SettingsError(key, "must be a table of strings")
+        if key == "queries":
+            for signal in value:
+                _enum(Signal, f"queries.{signal}", signal)
+        return tuple(value.items())
+    if key == "slo":
+        return _parse_slo(value)
+    if key in ("insecure", "protected"):
+        if not isinstance(value, bool):
+            raise SettingsError(key, f"must be true or false, got {value!r}")
+        return value
+    if key.endswith("_s"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(key, f"must be a number of seconds, got {value!r}")
+        return float(value)
+    if not isinstance(value, str):
+        raise SettingsError(key, f"must be a string, got {value!r}")
+    return value
+
+
+def _parse_slo(value: Any) -> SloThresholds:
+    if not isinstance(value, dict):
+        raise SettingsError("slo", "must be a table")
+    thresholds: dict[str, Threshold] = {}
+    known = {f.name for f in fields(SloThresholds)}
+    for figure, levels in value.items():
+        key = f"slo.{figure}"
+        if figure not in known:
+            raise SettingsError(key, f"unknown figure; use one of {', '.join(sorted(known))}")
+        if not isinstance(levels, dict) or set(levels) != {"warn", "alert"}:
+            raise SettingsError(key, "must be a table with exactly 'warn' and 'alert'")
+        for level, number in levels.items():
+            if isinstance(number, bool) or not isinstance(number, int | float):
+                raise SettingsError(f"{key}.{level}", f"must be a number, got {number!r}")
+        try:
+            thresholds[figure] = Threshold(warn=float(levels["warn"]), alert=float(levels["alert"]))
+        except ValueError as exc:
+            raise SettingsError(key, str(exc)) from exc
+    return SloThresholds(**thresholds)
+
+
+def _parse_ui(table: Any) -> UiSettings:
+    if not isinstance(table, dict):
+        raise SettingsError("ui", "must be a table")
+    for key in table:
+        if key not in _UI_KEYS:
+            raise SettingsError(key, "unknown key")
+    range_s = table.get("range_s", UiSettings.range_s)
+    if isinstance(range_s, bool) or not isinstance(range_s, int | float) or range_s <= 0:
+        raise SettingsError("range_s", f"must be a positive number of seconds, got {range_s!r}")
+    last = table.get("last_profile")
+    if last is not None and not isinstance(last, str):
+        raise SettingsError("last_profile", f"must be a string, got {last!r}")
+    return UiSettings(
+        theme=_enum(Theme, "theme", table.get("theme", Theme.SYSTEM.value)),
+        range_s=float(range_s),
+        last_profile=last,
+    )
+
+
+def _enum(cls: type[_E], key: str, value: Any) -> _E:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in cls)
+        raise SettingsError(key, f"{value!r} is not one of {allowed}") from None
+
+
+def dump_settings(settings: Settings) -> str:
+    """The TOML text for ``settings`` (defaults are written too, so the file documents them)."""
+    profiles: dict[str, Any] = {}
+    for profile in settings.profiles:
+        table: dict[str, Any] = {}
+        for f in fields(Profile):
+            value = getattr(profile, f.name)
+            if f.name == "name" or value is None:
+                continue
+            if f.name in ("headers", "queries"):
+                value = dict(value)
+            elif f.name == "slo":
+                value = {
+                    s.name: {"warn": getattr(value, s.name).warn, "alert": getattr(value, s.name).alert}
+                    for s in fields(SloThresholds)
+                }
+            elif isinstance(value, AuthKind | Role):
+                value = value.value
+            table[f.name] = value
+        profiles[profile.name] = table
+    ui: dict[str, Any] = {"theme": settings.ui.theme.value, "range_s": settings.ui.range_s}
+    if settings.ui.last_profile:
+        ui["last_profile"] = settings.ui.last_profile
+    return tomli_w.dumps({"schema_version": SCHEMA_VERSION, "ui": ui, "profiles": profiles})
+
+
+def _decode_error_line(message: str, text: str) -> int | None:
+    match = re.search(r"at line (\d+)", message)
+    if match:
+        return int(match.group(1))
+    return max(1, len(text.splitlines())) if "end of document" in message else None
+
+
+class _Locator:
+    """Finds the line of a key inside a table in TOML text (tomllib keeps no positions)."""
+
+    _HEADER = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+\s*(#.*)?$")
+    _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+
+    def __init__(self, text: str) -> None:
+        self._lines = text.splitlines()
+
+    def __call__(self, table: tuple[str, ...], key: str | None) -> int | None:
+        target = tuple(part for part in table if part)
+        current: tuple[str, ...] = ()
+        for number, line in enumerate(self._lines, start=1):
+            header = self._HEADER.match(line)
+            if header:
+                current = _split_dotted(header.group(1))
+                if current == (target if key is None else (*target, key)):
+                    return number
+                continue
+            match = self._KEY.match(line)
+            if match and current == target and match.group(1).strip("\"'") == key:
+                return number
+        return None
+
+
+def _split_dotted(header: str) -> tuple[str, ...]:
+    parts = re.findall(r"""\s*("[^"]*"|'[^']*'|[^.\s]+)\s*(?:\.|$)""", header)
+    return tuple(part.strip("\"'") for part in parts)

@@ -1,0 +1,1 @@
+"""Pure domain model: frozen dataclasses and pure functions. stdlib and numpy only."""

@@ -1,0 +1,1 @@
+"""The bridge between the asyncio I/O loop and Qt."""

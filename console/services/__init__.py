@@ -1,0 +1,1 @@
+"""Use cases over the backends: fleet status, connection checks. No Qt."""
