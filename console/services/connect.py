@@ -28,7 +28,9 @@ def http_target(profile: Profile, secrets: SecretStore) -> HttpTarget:
         base_url=profile.prometheus_url,
         headers=profile.headers,
         bearer_token=secret if profile.auth is AuthKind.BEARER else None,
-        basic_auth=(profile.username or "", secret or "") if profile.auth is AuthKind.BASIC else None,
+        basic_auth=(profile.username or "", secret or "")
+        if profile.auth is AuthKind.BASIC
+        else None,
         verify=not profile.insecure,
         ca_file=profile.ca_file,
         timeout_s=profile.timeout_s,

@@ -157,7 +157,5 @@ def _with_unlisted(
 ) -> list[DeploymentInfo]:
     """The inventory plus deployments that only appear in the figures (engine unknown)."""
     listed = {info.deployment for info in inventory}
-    extra = sorted(
-        {k.deployment for values in figures.values() for k in values} - listed
-    )
+    extra = sorted({k.deployment for values in figures.values() for k in values} - listed)
     return [*inventory, *(DeploymentInfo(deployment=d, engine="unknown") for d in extra)]

@@ -1,0 +1,19 @@
+"""Entry point: `sre-console` opens the desktop console; `sre-console COMMAND` runs headless."""
+
+import sys
+
+from console import cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to the CLI, or open the GUI when no command is given."""
+    args = cli.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command is None:
+        from console.app import run_app  # Qt is imported only when the window is wanted
+
+        return run_app(args.profile, measure_startup=args.measure_startup)
+    return cli.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

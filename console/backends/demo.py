@@ -1,0 +1,407 @@
+"""The embedded DEMO environment: a seeded, deterministic simulation of a small model fleet.
+
+It answers the MetricsBackend protocol from a model of each deployment instead of PromQL,
+so every screen works with nothing installed. A figure is a pure function of the seed, the
+deployment, the version, the signal, the timestamp's 15-second bucket and the serving
+timeline, so an instant value and a range sample at the same time agree.
+
+The story: ``support-chat`` moved to the bad version ``v42`` 40 minutes before the demo
+started; ``set_serving`` records a later change (a rollback) and the figures follow once
+the rate window has passed.
+"""
+
+import bisect
+import hashlib
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from console import __version__
+from console.backends.errors import BadQuery
+from console.backends.protocol import BuildInfo, EngineChoice
+from console.domain.fleet import DeploymentInfo
+from console.domain.series import FloatArray, Series, SeriesKey
+from console.domain.signals import Signal
+from console.domain.timerange import MAX_POINTS_PER_SERIES, RangePlan
+
+NOISE_BUCKET_S = 15.0
+"""Noise changes once per scrape interval, like a real scraped series."""
+BAD_ROLLOUT_AGO_S = 40 * 60.0
+"""How long before the demo started ``support-chat`` moved to its bad version."""
+CANARY_AGO_S = 2 * 3600.0
+"""How long before the demo started ``doc-qa`` began its canary."""
+
+_DAY_S = 86_400.0
+_SWELL_S = 2_820.0  # a 47-minute swell, so that one-hour charts are not flat
+_DAILY_AMPLITUDE = 0.25
+_SWELL_AMPLITUDE = 0.05
+_LATENCY_PER_LOAD = 0.4  # relative latency increase per unit of relative load increase
+_NOISE_AMPLITUDE = {
+    Signal.REQUEST_RATE: 0.03,
+    Signal.ERROR_RATIO: 0.10,
+    Signal.P95_LATENCY: 0.05,
+    Signal.P95_TTFT: 0.05,
+    Signal.OUTPUT_TOKENS_PER_S: 0.04,
+}
+_SUMMED = frozenset({Signal.REQUEST_RATE, Signal.OUTPUT_TOKENS_PER_S})
+_ENGINE_SIGNALS: Mapping[str, frozenset[Signal]] = {
+    "vllm": frozenset(Signal),
+    "otel": frozenset(Signal),
+    "tgi": frozenset(Signal) - {Signal.P95_TTFT},
+    "triton": frozenset({Signal.REQUEST_RATE, Signal.ERROR_RATIO, Signal.P95_LATENCY}),
+}
+"""What each engine exports; a signal an engine does not export gives no entry."""
+
+_U64 = npt.NDArray[np.uint64]
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@dataclass(frozen=True)
+class ServingChange:
+    """From ``at`` (Unix seconds) on, a deployment's traffic goes to these version shares."""
+
+    at: float
+    shares: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class _VersionModel:
+    """Typical figures of one model version at average load (NaN: not meaningful)."""
+
+    p95_latency_s: float
+    error_ratio: float
+    p95_ttft_s: float = math.nan
+    output_tokens_per_request: float = math.nan
+
+
+@dataclass(frozen=True)
+class _DeploymentModel:
+    """One simulated deployment; ``baseline`` serves before its first timeline entry."""
+
+    name: str
+    engine: str
+    requests_per_s: float
+    versions: Mapping[str, _VersionModel]
+    baseline: Mapping[str, float]
+
+
+_FLEET = (
+    _DeploymentModel(
+        "support-chat",
+        "vllm",
+        22.0,
+        {
+            "v41": _VersionModel(1.2, 0.003, p95_ttft_s=0.25, output_tokens_per_request=180.0),
+            "v42": _VersionModel(6.5, 0.07, p95_ttft_s=1.4, output_tokens_per_request=140.0),
+        },
+        {"v41": 1.0},
+    ),
+    _DeploymentModel(
+        "doc-qa",
+        "vllm",
+        9.0,
+        {
+            "v7": _VersionModel(1.4, 0.004, p95_ttft_s=0.30, output_tokens_per_request=320.0),
+            "v8": _VersionModel(1.3, 0.003, p95_ttft_s=0.28, output_tokens_per_request=330.0),
+        },
+        {"v7": 1.0},
+    ),
+    _DeploymentModel(
+        "code-assist",
+        "tgi",
+        14.0,
+        {"v3": _VersionModel(1.5, 0.002, output_tokens_per_request=220.0)},
+        {"v3": 1.0},
+    ),
+    _DeploymentModel(
+        "fraud-scorer",
+        "triton",
+        40.0,
+        {"2": _VersionModel(0.045, 0.0005)},
+        {"2": 1.0},
+    ),
+    _DeploymentModel(
+        "search-rerank",
+        "otel",
+        6.0,
+        {"v2": _VersionModel(3.2, 0.004, p95_ttft_s=0.2, output_tokens_per_request=60.0)},
+        {"v2": 1.0},
+    ),
+)
+
+
+class DemoBackend:
+    """The simulated fleet behind the DEMO profile; implements MetricsBackend."""
+
+    name = "demo"
+    scrape_interval_s = 15.0
+
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        clock: Callable[[], float] = time.time,
+        started_at: float | None = None,
+    ) -> None:
+        self._seed = seed
+        self._clock = clock
+        start = clock() if started_at is None else started_at
+        self._models = {model.name: model for model in _FLEET}
+        self._timelines: dict[str, tuple[ServingChange, ...]] = {model.name: () for model in _FLEET}
+        self.set_serving("support-chat", {"v42": 1.0}, at=start - BAD_ROLLOUT_AGO_S)
+        self.set_serving("doc-qa", {"v7": 0.9, "v8": 0.1}, at=start - CANARY_AGO_S)
+
+    # The seam for guarded actions (rollback, traffic shift).
+
+    def set_serving(
+        self, deployment: str, shares: Mapping[str, float], at: float | None = None
+    ) -> ServingChange:
+        """Record that from ``at`` (default now) the deployment serves ``shares`` of traffic.
+
+        Shares must name known versions and add up to 1. Raises ValueError otherwise.
+        """
+        model = self._model(deployment)
+        when = self._clock() if at is None else float(at)
+        if not math.isfinite(when):
+            raise ValueError(f"serving change of {deployment!r}: time {when} is not finite")
+        unknown = sorted(set(shares) - set(model.versions))
+        if unknown:
+            raise ValueError(
+                f"{deployment!r} has no version {unknown[0]!r} (known: {', '.join(model.versions)})"
+            )
+        if any(not (math.isfinite(s) and s >= 0) for s in shares.values()):
+            raise ValueError(
+                f"serving change of {deployment!r}: shares {dict(shares)} must be >= 0"
+            )
+        if not math.isclose(sum(shares.values()), 1.0, abs_tol=1e-6):
+            raise ValueError(
+                f"serving change of {deployment!r}: shares {dict(shares)} do not add up to 1"
+            )
+        change = ServingChange(
+            at=when, shares=MappingProxyType({v: s for v, s in shares.items() if s > 0})
+        )
+        timeline = list(self._timelines[deployment])
+        bisect.insort_right(timeline, change, key=lambda c: c.at)
+        self._timelines[deployment] = tuple(timeline)
+        return change
+
+    def timeline(self, deployment: str) -> tuple[ServingChange, ...]:
+        """The recorded serving changes of a deployment, oldest first."""
+        return self._timelines[self._model(deployment).name]
+
+    def serving(self, deployment: str, at: float | None = None) -> dict[str, float]:
+        """The version shares in force at ``at`` (default now)."""
+        model = self._model(deployment)
+        when = self._clock() if at is None else at
+        current = model.baseline
+        for change in self._timelines[deployment]:
+            if change.at > when:
+                break
+            current = change.shares
+        return dict(current)
+
+    # MetricsBackend
+
+    async def build_info(self) -> BuildInfo:
+        """The demo names itself, so no view can mistake it for a real backend."""
+        return BuildInfo(product="DEMO simulation", version=__version__)
+
+    async def engines(self) -> EngineChoice:
+        """Every engine the simulated fleet runs on."""
+        return EngineChoice(
+            presets=tuple(dict.fromkeys(model.engine for model in _FLEET)),
+            reason=f"DEMO: simulated fleet, seed {self._seed} — not real data",
+        )
+
+    async def inventory(self) -> list[DeploymentInfo]:
+        """Deployments with the versions serving now."""
+        now = self._clock()
+        return [
+            DeploymentInfo(
+                deployment=model.name,
+                engine=model.engine,
+                versions=tuple(self.serving(model.name, now)),
+            )
+            for model in _FLEET
+        ]
+
+    async def instant(
+        self, signal: Signal, window_s: float, *, by_version: bool = False
+    ) -> dict[SeriesKey, float | None]:
+        """The signal now over the rate window, per deployment (and version if asked)."""
+        _check_window(window_s)
+        ts = np.array([self._clock()], dtype=np.float64)
+        return {
+            key: float(values[0])
+            for model in self._exporting(signal, None)
+            for key, values in self._evaluate(model, signal, ts, window_s, by_version).items()
+        }
+
+    async def range(
+        self,
+        signal: Signal,
+        plan: RangePlan,
+        window_s: float,
+        *,
+        by_version: bool = False,
+        deployment: str | None = None,
+    ) -> dict[SeriesKey, Series]:
+        """The signal over the plan; NaN where a version did not serve and after now."""
+        _check_window(window_s)
+        if not (math.isfinite(plan.step) and plan.step > 0):
+            raise BadQuery(f"DEMO: range step must be positive, got {plan.step}")
+        if plan.points > MAX_POINTS_PER_SERIES:
+            raise BadQuery(
+                f"DEMO: {plan.points} points per series exceed the maximum of "
+                f"{MAX_POINTS_PER_SERIES}"
+            )
+        now = self._clock()
+        ts = np.arange(plan.start, plan.end + plan.step / 2, plan.step, dtype=np.float64)
+        past = ts <= now
+        result: dict[SeriesKey, Series] = {}
+        for model in self._exporting(signal, deployment):
+            for key, values in self._evaluate(model, signal, ts, window_s, by_version).items():
+                values = np.where(past, values, np.nan)
+                if np.isfinite(values).any():
+                    result[key] = Series(key, ts, values)
+        return result
+
+    async def aclose(self) -> None:
+        """Nothing to release: the simulation holds no connection."""
+
+    # The simulation
+
+    def _model(self, deployment: str) -> _DeploymentModel:
+        try:
+            return self._models[deployment]
+        except KeyError:
+            raise ValueError(
+                f"unknown DEMO deployment {deployment!r} (known: {', '.join(self._models)})"
+            ) from None
+
+    def _exporting(self, signal: Signal, deployment: str | None) -> list[_DeploymentModel]:
+        return [
+            model
+            for model in _FLEET
+            if signal in _ENGINE_SIGNALS[model.engine]
+            and (deployment is None or model.name == deployment)
+        ]
+
+    def _evaluate(
+        self,
+        model: _DeploymentModel,
+        signal: Signal,
+        ts: FloatArray,
+        window_s: float,
+        by_version: bool,
+    ) -> dict[SeriesKey, FloatArray]:
+        """Values at ``ts``: per version that served during the window, or aggregated."""
+        load = self._load(model, ts)
+        rates: dict[str, FloatArray] = {}
+        values: dict[str, FloatArray] = {}
+        for version, share in self._window_shares(model, ts, window_s).items():
+            if not np.any(share > 0):
+                continue
+            rate = (
+                model.requests_per_s
+                * load
+                * share
+                * self._jitter(model, version, Signal.REQUEST_RATE, ts)
+            )
+            rates[version] = rate
+            values[version] = self._figure(model, version, signal, ts, load, rate)
+        if by_version:
+            return {
+                SeriesKey(model.name, version): np.where(rates[version] > 0, value, np.nan)
+                for version, value in values.items()
+            }
+        if signal in _SUMMED:
+            total = np.sum(list(values.values()), axis=0)
+        else:
+            weighted = np.sum([rates[v] * values[v] for v in values], axis=0)
+            total = weighted / np.sum(list(rates.values()), axis=0)
+        return {SeriesKey(model.name): np.asarray(total, dtype=np.float64)}
+
+    def _figure(
+        self,
+        model: _DeploymentModel,
+        version: str,
+        signal: Signal,
+        ts: FloatArray,
+        load: FloatArray,
+        rate: FloatArray,
+    ) -> FloatArray:
+        """One version's value of ``signal``; ``rate`` is its request rate."""
+        if signal is Signal.REQUEST_RATE:
+            return rate
+        profile = model.versions[version]
+        jitter = self._jitter(model, version, signal, ts)
+        slowdown = 1.0 + _LATENCY_PER_LOAD * (load - 1.0)
+        match signal:
+            case Signal.ERROR_RATIO:
+                return profile.error_ratio * jitter
+            case Signal.P95_LATENCY:
+                return profile.p95_latency_s * slowdown * jitter
+            case Signal.P95_TTFT:
+                return profile.p95_ttft_s * slowdown * jitter
+            case Signal.OUTPUT_TOKENS_PER_S:
+                return rate * profile.output_tokens_per_request * jitter
+
+    def _window_shares(
+        self, model: _DeploymentModel, ts: FloatArray, window_s: float
+    ) -> dict[str, FloatArray]:
+        """Each version's traffic share averaged over the rate window ending at each of ``ts``."""
+        changes = self._timelines[model.name]
+        starts = [-math.inf, *(c.at for c in changes)]
+        ends = [*(c.at for c in changes), math.inf]
+        segments = [model.baseline, *(c.shares for c in changes)]
+        window_start = ts - window_s
+        shares: dict[str, FloatArray] = {}
+        for start, end, segment in zip(starts, ends, segments, strict=True):
+            overlap = np.minimum(ts, end) - np.maximum(window_start, start)
+            fraction = np.maximum(overlap, 0.0) / window_s
+            for version, share in segment.items():
+                shares[version] = shares.get(version, np.zeros_like(ts)) + share * fraction
+        return shares
+
+    def _load(self, model: _DeploymentModel, ts: FloatArray) -> FloatArray:
+        """Relative load around 1: a daily cycle and a slower swell, phased per deployment."""
+        phase = 2 * math.pi * _hash64(self._seed, model.name, "phase") / 2.0**64
+        daily = _DAILY_AMPLITUDE * np.sin(2 * np.pi * ts / _DAY_S + phase)
+        swell = _SWELL_AMPLITUDE * np.sin(2 * np.pi * ts / _SWELL_S + 3 * phase)
+        return 1.0 + daily + swell
+
+    def _jitter(
+        self, model: _DeploymentModel, version: str, signal: Signal, ts: FloatArray
+    ) -> FloatArray:
+        """A factor around 1, fixed per 15-second bucket for this deployment, version, signal."""
+        key = _hash64(self._seed, model.name, version, signal.value)
+        return 1.0 + _NOISE_AMPLITUDE[signal] * _bucket_noise(key, ts)
+
+
+def _check_window(window_s: float) -> None:
+    if not (math.isfinite(window_s) and window_s > 0):
+        raise BadQuery(f"DEMO: rate window must be positive, got {window_s}")
+
+
+def _hash64(seed: int, *parts: str) -> int:
+    """A stable 64-bit key (Python's hash() is salted per process)."""
+    text = "\x1f".join((str(seed), *parts))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def _bucket_noise(key: int, ts: FloatArray) -> FloatArray:
+    """Uniform noise in [-1, 1) per 15-second bucket of ``ts``: splitmix64 of key and bucket."""
+    buckets = np.floor(ts / NOISE_BUCKET_S).astype(np.int64).astype(np.uint64)
+    z: _U64 = buckets * _GOLDEN + np.uint64(key)
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-52 - 1.0
