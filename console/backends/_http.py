@@ -14,11 +14,12 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from console.backends._offload import parse_body
 from console.backends.errors import (
     AuthFailed,
     BackendError,
@@ -31,7 +32,9 @@ from console.backends.errors import (
     TlsFailure,
 )
 
+T = TypeVar("T")
 QueryParams = Mapping[str, str | Sequence[str]]
+Parse = Callable[[bytes], Any]
 FormData = Mapping[str, str]
 
 RETRYABLE_STATUS = frozenset({502, 503, 504})
@@ -184,9 +187,16 @@ class HttpJsonClient:
         """GET ``path`` and return the decoded JSON (retried: GET is idempotent)."""
         return await self._call("GET", path, params=params, idempotent=True)
 
-    async def post_form_json(self, path: str, data: FormData, *, idempotent: bool) -> Any:
-        """POST a form to ``path`` and return the decoded JSON; retried only if idempotent."""
-        return await self._call("POST", path, data=data, idempotent=idempotent)
+    async def post_form_json(
+        self, path: str, data: FormData, *, idempotent: bool, parse: Parse = json.loads
+    ) -> Any:
+        """POST a form to ``path``; retried only if idempotent.
+
+        ``parse`` turns the body into the result (default: the decoded JSON). It may raise
+        BackendError for a wrong shape; large bodies are parsed in a worker process, so it
+        must be picklable.
+        """
+        return await self._call("POST", path, data=data, idempotent=idempotent, parse=parse)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -204,10 +214,11 @@ class HttpJsonClient:
         params: QueryParams | None = None,
         data: FormData | None = None,
         idempotent: bool,
+        parse: Parse = json.loads,
     ) -> Any:
         self._breaker.admit()
         try:
-            result = await self._with_retries(method, path, params, data, idempotent)
+            result = await self._with_retries(method, path, params, data, idempotent, parse)
         except BackendError as exc:
             # Only outage-like failures count; the caller's or the configuration's mistakes
             # (auth, bad query, TLS, other 4xx) say nothing about the backend's health.
@@ -229,12 +240,13 @@ class HttpJsonClient:
         params: QueryParams | None,
         data: FormData | None,
         idempotent: bool,
+        parse: Parse,
     ) -> Any:
         retries = max(0, self._target.retries) if idempotent else 0
         attempt = 0
         while True:
             try:
-                return await self._attempt(method, path, params, data)
+                return await self._attempt(method, path, params, data, parse)
             except _AttemptFailed as failure:
                 if not failure.retryable or attempt >= retries:
                     raise failure.error from None
@@ -242,7 +254,12 @@ class HttpJsonClient:
             attempt += 1
 
     async def _attempt(
-        self, method: str, path: str, params: QueryParams | None, data: FormData | None
+        self,
+        method: str,
+        path: str,
+        params: QueryParams | None,
+        data: FormData | None,
+        parse: Parse,
     ) -> Any:
         url = self.url_of(path)
         try:
@@ -264,7 +281,7 @@ class HttpJsonClient:
                 retryable=False,
             ) from None
         if response.is_success:
-            return self._decode(url, response)
+            return await self._decode(url, response, parse)
         raise _AttemptFailed(
             self._status_error(url, response),
             retryable=response.status_code in RETRYABLE_STATUS,
@@ -326,9 +343,11 @@ class HttpJsonClient:
             )
         return BackendError(f"{url} answered HTTP {status}: {text or 'no details'}")
 
-    def _decode(self, url: str, response: httpx.Response) -> Any:
+    async def _decode(self, url: str, response: httpx.Response, parse: Parse) -> Any:
         try:
-            return json.loads(response.content)
+            return await parse_body(parse, response.content)
+        except BackendError as exc:
+            raise _AttemptFailed(exc, retryable=False) from None
         except (ValueError, RecursionError) as exc:
             content_type = response.headers.get("content-type", "no content type")
             raise _AttemptFailed(

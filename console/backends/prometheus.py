@@ -6,9 +6,11 @@ and mapping the result rows to deployments and model versions.
 """
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -102,14 +104,11 @@ class PrometheusClient:
             "step": _number(plan.step),
         }
         path = "/api/v1/query_range"
-        where = self._http.url_of(path)
-        data = await self._data(path, self._http.post_form_json(path, form, idempotent=True))
-        result_type, result = _result(data, where)
-        if result_type != "matrix":
-            raise MalformedResponse(f"{where}: expected a matrix result, got {result_type!r}")
-        if not isinstance(result, list):
-            raise MalformedResponse(f"{where}: 'result' is not a list")
-        return [_parse_range_series(item, f"{where}: result[{i}]") for i, item in enumerate(result)]
+        parse = partial(parse_matrix_answer, where=self._http.url_of(path))
+        series: list[RangeSeries] = await self._http.post_form_json(
+            path, form, idempotent=True, parse=parse
+        )
+        return series
 
     async def series(
         self, matchers: Sequence[str], start: float | None = None, end: float | None = None
@@ -452,6 +451,17 @@ def _selection(
     if end is not None:
         params["end"] = _number(end)
     return params
+
+
+def parse_matrix_answer(body: bytes, where: str) -> list[RangeSeries]:
+    """A query_range answer body as series of numpy arrays (runs in a worker when large)."""
+    data = _unwrap(json.loads(body), where)
+    result_type, result = _result(data, where)
+    if result_type != "matrix":
+        raise MalformedResponse(f"{where}: expected a matrix result, got {result_type!r}")
+    if not isinstance(result, list):
+        raise MalformedResponse(f"{where}: 'result' is not a list")
+    return [_parse_range_series(item, f"{where}: result[{i}]") for i, item in enumerate(result)]
 
 
 def _unwrap(payload: Any, where: str) -> Any:

@@ -88,8 +88,7 @@ class SecretStore:
                 pass
             except keyring.errors.KeyringError as exc:
                 raise SecretsUnavailable(
-                    f"the keyring refused to delete {_entry(profile, field)}: "
-                    f"{type(exc).__name__}"
+                    f"the keyring refused to delete {_entry(profile, field)}: {type(exc).__name__}"
                 ) from None
 
 

@@ -107,9 +107,7 @@ def validate_profile(profile: Profile) -> None:
     if profile.auth is AuthKind.BASIC and not profile.username:
         raise SettingsError("username", "basic auth needs a username")
     if profile.preset is not None and profile.preset not in PRESETS:
-        raise SettingsError(
-            "preset", f"{profile.preset!r} is not one of {', '.join(PRESETS)}"
-        )
+        raise SettingsError("preset", f"{profile.preset!r} is not one of {', '.join(PRESETS)}")
     for key, value in profile.headers:
         if not _HEADER_RE.match(key):
             raise SettingsError("headers", f"{key!r} is not a valid header name")

@@ -3,8 +3,8 @@
 import re
 import tomllib
 from dataclasses import fields
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TypeVar
 
 import tomli_w
@@ -224,7 +224,10 @@ def dump_settings(settings: Settings) -> str:
                 value = dict(value)
             elif f.name == "slo":
                 value = {
-                    s.name: {"warn": getattr(value, s.name).warn, "alert": getattr(value, s.name).alert}
+                    s.name: {
+                        "warn": getattr(value, s.name).warn,
+                        "alert": getattr(value, s.name).alert,
+                    }
                     for s in fields(SloThresholds)
                 }
             elif isinstance(value, AuthKind | Role):

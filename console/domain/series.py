@@ -28,7 +28,8 @@ class Series:
     def __post_init__(self) -> None:
         if self.timestamps.shape != self.values.shape:
             raise ValueError(
-                f"series {self.key}: {self.timestamps.size} timestamps but {self.values.size} values"
+                f"series {self.key}: {self.timestamps.size} timestamps "
+                f"but {self.values.size} values"
             )
 
     def last_value(self) -> float | None:

@@ -40,7 +40,7 @@ class RangePlan:
     @property
     def points(self) -> int:
         """Number of samples per series the plan asks for."""
-        return int(round((self.end - self.start) / self.step)) + 1
+        return round((self.end - self.start) / self.step) + 1
 
 
 def plan_range(rng: TimeRange, width_px: int, scrape_interval_s: float) -> RangePlan:
@@ -52,7 +52,9 @@ def plan_range(rng: TimeRange, width_px: int, scrape_interval_s: float) -> Range
     """
     if width_px <= 0:
         raise ValueError(f"width_px must be positive, got {width_px}")
-    raw = max(rng.duration / width_px, scrape_interval_s, rng.duration / (MAX_POINTS_PER_SERIES - 3))
+    raw = max(
+        rng.duration / width_px, scrape_interval_s, rng.duration / (MAX_POINTS_PER_SERIES - 3)
+    )
     step = math.ceil(raw) if raw >= 1 else math.ceil(raw * 1000) / 1000
     start = math.floor(rng.start / step) * step
     end = math.ceil(rng.end / step) * step
