@@ -1,0 +1,1 @@
+"""Widgets, views, dialogs and themes. Talks to viewmodels only, never to backends."""

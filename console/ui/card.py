@@ -1,0 +1,127 @@
+"""The card of one deployment: versions, figures, sparkline, status, staleness, error."""
+
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from console.services.fleet import SPARKLINE_SIGNAL
+from console.ui import format as fmt
+from console.ui.elided_label import ElidedLabel
+from console.ui.sparkline import Sparkline
+from console.viewmodels.fleet import CardState
+
+CARD_MIN_WIDTH = 290
+_FIGURES = (
+    ("Requests", "request_rate"),
+    ("Errors", "error_ratio"),
+    ("p95 latency", "p95_latency_s"),
+    ("p95 TTFT", "p95_ttft_s"),
+    ("Output", "output_tokens_per_s"),
+)
+_FORMATS = {
+    "request_rate": fmt.request_rate,
+    "error_ratio": fmt.error_ratio,
+    "p95_latency_s": fmt.duration,
+    "p95_ttft_s": fmt.duration,
+    "output_tokens_per_s": fmt.tokens_rate,
+}
+
+
+def repolish(widget: QWidget, name: str, value: str) -> None:
+    """Set a dynamic property that QSS selectors use, restyling only when it changes."""
+    if widget.property(name) == value:
+        return
+    widget.setProperty(name, value)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+class DeploymentCard(QFrame):
+    """Shows one CardState; the status is a word as well as a colour."""
+
+    def __init__(self, deployment: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.deployment = deployment
+        self.setMinimumWidth(CARD_MIN_WIDTH)
+        self.title = _label("cardTitle", deployment)
+        self.status_word = _label("statusWord")
+        self.engine = _label("engine")
+        self.stale_badge = _label("staleBadge", "STALE")
+        self.versions = ElidedLabel()
+        self.versions.setObjectName("versions")
+        self.figures: dict[str, QLabel] = {}
+        self.sparkline = Sparkline()
+        self.sparkline_caption = _label("caption")
+        self.error = ElidedLabel()
+        self.error.setObjectName("cardError")
+        policy = self.error.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # cards in a row keep the same height
+        self.error.setSizePolicy(policy)
+        self._build()
+
+    def _build(self) -> None:
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.stale_badge)
+        header.addWidget(self.status_word)
+        figures = QGridLayout()
+        figures.setHorizontalSpacing(12)
+        figures.setVerticalSpacing(2)
+        for index, (caption, key) in enumerate(_FIGURES):
+            row, column = divmod(index, 3)
+            value = _label("figure")
+            self.figures[key] = value
+            figures.addWidget(_label("caption", caption), row * 2, column)
+            figures.addWidget(value, row * 2 + 1, column)
+        for column in range(3):
+            figures.setColumnStretch(column, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 12, 10)
+        layout.setSpacing(4)
+        layout.addLayout(header)
+        layout.addWidget(self.engine)
+        layout.addWidget(self.versions)
+        layout.addSpacing(4)
+        layout.addLayout(figures)
+        layout.addSpacing(4)
+        layout.addWidget(self.sparkline)
+        layout.addWidget(self.sparkline_caption)
+        layout.addWidget(self.error)
+
+    def set_state(self, state: CardState, range_s: float) -> None:
+        """Show ``state``; the sparkline caption names the range it covers."""
+        reading = state.reading
+        status = reading.status
+        self.status_word.setText(fmt.STATUS_WORDS[status])
+        self.status_word.setToolTip(f"Status: {fmt.STATUS_WORDS[status].lower()}")
+        for widget in (self, self.status_word, self.sparkline):
+            repolish(widget, "status", status.value)
+        self.engine.setText(f"engine: {reading.engine}")
+        self.versions.set_full_text(f"serving {fmt.versions(reading.versions)}")
+        for key, label in self.figures.items():
+            value = getattr(reading, key)
+            label.setText(_FORMATS[key](value))
+            repolish(label, "missing", "true" if value is None else "false")
+        self.sparkline.set_series(reading.sparkline)
+        self.sparkline_caption.setText(f"{SPARKLINE_SIGNAL.label} · last {fmt.span(range_s)}")
+        self.stale_badge.setVisible(state.stale)
+        if state.last_ok is not None:
+            self.stale_badge.setToolTip(
+                "Data is older than two refresh intervals: last good refresh at "
+                f"{fmt.clock_time(state.last_ok)}"
+            )
+        self.error.set_full_text(state.error or "")
+        self.error.setVisible(state.error is not None)
+        self.setAccessibleName(
+            f"{reading.deployment}: {fmt.STATUS_WORDS[status].lower()}"
+            + (", stale" if state.stale else "")
+        )
+
+    def set_highlighted(self, highlighted: bool) -> None:
+        """Mark this card as the one picked in the sidebar."""
+        repolish(self, "highlighted", "true" if highlighted else "false")
+
+
+def _label(name: str, text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    return label

@@ -1,0 +1,358 @@
+"""The fleet overview window: profiles sidebar, banners, card grid, toolbar, status bar."""
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.config.settings import Profile, Theme
+from console.ui import format as fmt
+from console.ui.banners import DemoBanner, ErrorBar
+from console.ui.card_grid import CardGrid, CardScrollArea
+from console.ui.connection_dialog import ConnectionDialog
+from console.ui.elided_label import ElidedLabel
+from console.ui.shortcuts_dialog import ShortcutsDialog
+from console.ui.sidebar import ProfileTree
+from console.ui.theme import THEME_LABELS, THEME_ORDER, ThemeController
+from console.viewmodels.fleet import FleetViewModel
+from console.viewmodels.profiles import ProfilesViewModel
+
+
+class FleetWindow(QMainWindow):
+    """Shows the fleet of the active profile; every action goes through the viewmodels."""
+
+    def __init__(
+        self,
+        profiles: ProfilesViewModel,
+        theme: ThemeController,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SRE Console")
+        self.resize(1320, 860)
+        self._profiles = profiles
+        self._theme = theme
+        self._fleet: FleetViewModel | None = None
+        self._busy = False
+        self._actions: list[QAction] = []
+        self.sidebar = ProfileTree()
+        self.error_bar = ErrorBar()
+        self.demo_banner = DemoBanner()
+        self.grid = CardGrid()
+        self.card_scroll = CardScrollArea(self.grid)
+        self.message = QLabel()
+        self.message.setObjectName("fleetMessage")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.message)
+        self.stack.addWidget(self.card_scroll)
+        self.range_picker = _picker(fmt.TIME_RANGES, "Time range of the sparklines")
+        self.interval_picker = _picker(fmt.REFRESH_INTERVALS, "Refresh interval")
+        self.theme_picker = QComboBox()
+        for choice in THEME_ORDER:
+            self.theme_picker.addItem(THEME_LABELS[choice], choice)
+        self.theme_picker.setToolTip("Colour theme (System follows the OS)")
+        self.profile_label = QLabel()
+        self.notes_label = ElidedLabel()
+        self.refresh_label = QLabel()
+        self.keyring_label = QLabel()
+        self._create_actions()
+        self._build_toolbar()
+        self._build_menus()
+        self._build_body()
+        self._build_status_bar()
+        self._connect()
+        self._select(self.range_picker, profiles.ui.range_s)
+        self._theme.apply(profiles.ui.theme)
+        self.theme_picker.setCurrentIndex(self.theme_picker.findData(profiles.ui.theme))
+        if profiles.config_error:
+            self.error_bar.add(
+                "The config file could not be loaded, so the DEMO is shown and the file is "
+                f"left untouched. {profiles.config_error}"
+            )
+        self._on_profiles_changed()
+        self._on_fleet_changed()
+
+    @property
+    def profiles(self) -> ProfilesViewModel:
+        """The profiles viewmodel this window shows."""
+        return self._profiles
+
+    @property
+    def theme(self) -> ThemeController:
+        """The theme controller the window's picker drives."""
+        return self._theme
+
+    def actions_with_shortcuts(self) -> list[QAction]:
+        """Every action that has a keyboard shortcut (listed in Help)."""
+        return [action for action in self._actions if action.shortcuts()]
+
+    def open_profile_dialog(self, profile: Profile | None) -> ConnectionDialog:
+        """Open the connection dialog (``profile`` None adds one); it shows the saved profile."""
+        dialog = ConnectionDialog(self._profiles, profile, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._show_saved(dialog))
+        dialog.open()
+        return dialog
+
+    def _show_saved(self, dialog: ConnectionDialog) -> None:
+        if dialog.saved_profile is not None:
+            self._profiles.activate(dialog.saved_profile.name)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Open Help > Keyboard shortcuts."""
+        dialog = ShortcutsDialog(self.actions_with_shortcuts(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _action(
+        self, text: str, keys: list[str], slot: Callable[[], object], *, checkable: bool = False
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        self._actions.append(action)
+        return action
+
+    def _create_actions(self) -> None:
+        self.refresh_action = self._action("Refresh now", ["F5", "Ctrl+R"], self._refresh_now)
+        self.pause_action = self._action(
+            "Pause refreshing", ["Ctrl+P", "Space"], self._on_pause_triggered, checkable=True
+        )
+        self.add_action = self._action(
+            "Add profile…", ["Ctrl+N"], lambda: self.open_profile_dialog(None)
+        )
+        self.edit_action = self._action("Edit profile…", ["Ctrl+E"], self._edit_profile)
+        self.theme_action = self._action("Cycle theme", ["Ctrl+Shift+T"], self._cycle_theme)
+        self.range_actions = [
+            self._action(f"Time range {label}", [f"Ctrl+{index}"], self._range_picker_at(index - 1))
+            for index, (label, _seconds) in enumerate(fmt.TIME_RANGES, start=1)
+        ]
+        self.quit_action = self._action("Quit", ["Ctrl+Q"], self.close)
+        self.shortcuts_action = self._action("Keyboard shortcuts", ["F1"], self.show_shortcuts)
+
+    def _range_picker_at(self, row: int) -> Callable[[], None]:
+        def pick() -> None:
+            self.range_picker.setCurrentIndex(row)
+
+        return pick
+
+    def _build_toolbar(self) -> None:
+        toolbar = self.addToolBar("Fleet")
+        toolbar.setObjectName("fleetToolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(QLabel("Range"))
+        toolbar.addWidget(self.range_picker)
+        toolbar.addWidget(QLabel("Refresh every"))
+        toolbar.addWidget(self.interval_picker)
+        toolbar.addAction(self.pause_action)
+        toolbar.addAction(self.refresh_action)
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel("Theme"))
+        toolbar.addWidget(self.theme_picker)
+        toolbar.addSeparator()
+        toolbar.addAction(self.add_action)
+        toolbar.addAction(self.edit_action)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([self.add_action, self.edit_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view = self.menuBar().addMenu("&View")
+        view.addActions([self.refresh_action, self.pause_action, self.theme_action])
+        view.addMenu("Time range").addActions(self.range_actions)
+        self.menuBar().addMenu("&Help").addAction(self.shortcuts_action)
+
+    def _build_body(self) -> None:
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(8, 8, 8, 0)
+        column.setSpacing(6)
+        column.addWidget(self.error_bar)
+        column.addWidget(self.demo_banner)
+        column.addWidget(self.stack, 1)
+        splitter = QSplitter()
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([240, 1080])
+        self.setCentralWidget(splitter)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.addWidget(self.profile_label)
+        bar.addWidget(self.notes_label, 1)
+        bar.addPermanentWidget(self.refresh_label)
+        bar.addPermanentWidget(self.keyring_label)
+        secrets = self._profiles.secrets
+        if secrets.available:
+            self.keyring_label.setText(f"Keyring: {secrets.backend_name}")
+        else:
+            self.keyring_label.setText("No OS keyring: secrets are kept for this session only")
+            self.keyring_label.setToolTip(secrets.unavailable_reason())
+
+    def _connect(self) -> None:
+        self._profiles.fleetChanged.connect(self._on_fleet_changed)
+        self._profiles.profilesChanged.connect(self._on_profiles_changed)
+        self._profiles.errorRaised.connect(self.error_bar.add)
+        self.sidebar.profileActivated.connect(self._profiles.activate)
+        self.sidebar.deploymentActivated.connect(self._reveal)
+        self.demo_banner.addProfileRequested.connect(lambda: self.open_profile_dialog(None))
+        self.range_picker.currentIndexChanged.connect(self._on_range_picked)
+        self.interval_picker.currentIndexChanged.connect(self._on_interval_picked)
+        self.theme_picker.currentIndexChanged.connect(self._on_theme_picked)
+
+    def _on_profiles_changed(self) -> None:
+        active = self._profiles.active
+        self.sidebar.set_profiles(self._profiles.profiles(), active.name if active else None)
+        if self._fleet is not None:
+            self.sidebar.set_deployments(self._fleet.cards())
+
+    def _on_fleet_changed(self) -> None:
+        active = self._profiles.active
+        fleet = self._profiles.fleet
+        self._fleet = fleet
+        self._busy = False
+        self.demo_banner.setVisible(active is not None and active.is_demo)
+        self.edit_action.setEnabled(active is not None and not active.is_demo)
+        self.sidebar.set_active(active.name if active else None)
+        self.grid.highlight(None)
+        self.grid.show_cards([], 0.0)
+        for action in (self.pause_action, self.refresh_action):
+            action.setEnabled(fleet is not None)
+        self.interval_picker.setEnabled(fleet is not None)
+        if fleet is not None:
+            fleet.changed.connect(self._render)
+            fleet.refreshing.connect(self._on_refreshing)
+            fleet.pausedChanged.connect(self._show_paused)
+            self._select(self.interval_picker, fleet.refresh_interval_s)
+            self._show_paused(fleet.paused)
+        self._render()
+
+    def _render(self) -> None:
+        fleet = self._fleet
+        active = self._profiles.active
+        name = active.name if active else ""
+        self.profile_label.setText(
+            f"Profile: {name}" + (" (DEMO)" if active and active.is_demo else "")
+        )
+        if fleet is None:
+            if self._profiles.is_opening:
+                self._show_message(f"Opening {name}…")
+            else:
+                self._show_message(self._profiles.open_error or "No profile is open.")
+            self.notes_label.set_full_text("")
+            self.refresh_label.setText("")
+            return
+        cards = fleet.cards()
+        self.grid.show_cards(cards, fleet.range_s)
+        if cards:
+            self.stack.setCurrentWidget(self.card_scroll)
+        elif fleet.fleet_error():
+            self._show_message(f"Cannot read the fleet of {name}:\n{fleet.fleet_error()}")
+        elif fleet.last_refresh() is None:
+            self._show_message(f"Loading the fleet of {name}…")
+        else:
+            self._show_message(f"No deployments found in {name}.")
+        self.sidebar.set_deployments(cards)
+        self.notes_label.set_full_text(" ".join(fleet.notes()))
+        self._show_refresh_state()
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)
+
+    def _show_refresh_state(self) -> None:
+        fleet = self._fleet
+        if fleet is None:
+            return
+        last = fleet.last_refresh()
+        if self._busy:
+            text = "Refreshing…"
+        elif last is None:
+            text = "Not refreshed yet"
+        elif fleet.fleet_error():
+            text = f"Refresh failed at {fmt.clock_time(last)}"
+        else:
+            text = f"Updated {fmt.clock_time(last)}"
+        if fleet.paused:
+            text = f"Paused · {text}"
+        self.refresh_label.setText(text)
+
+    def _on_refreshing(self, busy: bool) -> None:
+        self._busy = busy
+        self._show_refresh_state()
+
+    def _show_paused(self, paused: bool) -> None:
+        self.pause_action.setChecked(paused)
+        self.pause_action.setText("Resume refreshing" if paused else "Pause refreshing")
+        self.pause_action.setIconText("Resume" if paused else "Pause")
+        self._show_refresh_state()
+
+    def _on_pause_triggered(self) -> None:
+        if self._fleet is not None:
+            self._fleet.set_paused(self.pause_action.isChecked())
+
+    def _refresh_now(self) -> None:
+        if self._fleet is not None:
+            self._fleet.refresh_now()
+
+    def _on_range_picked(self, index: int) -> None:
+        if index >= 0:
+            self._profiles.set_range(self.range_picker.itemData(index))
+
+    def _on_interval_picked(self, index: int) -> None:
+        if self._fleet is not None and index >= 0:
+            self._fleet.set_refresh_interval(self.interval_picker.itemData(index))
+
+    def _on_theme_picked(self, index: int) -> None:
+        choice = Theme(self.theme_picker.itemData(index))
+        self._theme.apply(choice)
+        self._profiles.set_theme(choice)
+
+    def _cycle_theme(self) -> None:
+        following = THEME_ORDER[(THEME_ORDER.index(self._theme.choice) + 1) % len(THEME_ORDER)]
+        self.theme_picker.setCurrentIndex(self.theme_picker.findData(following))
+
+    def _edit_profile(self) -> None:
+        active = self._profiles.active
+        if active is not None and not active.is_demo:
+            self.open_profile_dialog(active)
+
+    def _reveal(self, deployment: str) -> None:
+        self.grid.highlight(deployment)
+        self.card_scroll.reveal(deployment)
+
+    @staticmethod
+    def _select(picker: QComboBox, seconds: float) -> None:
+        index = picker.findData(seconds)
+        if index < 0:
+            picker.addItem(fmt.span(seconds), seconds)
+            index = picker.count() - 1
+        picker.blockSignals(True)
+        picker.setCurrentIndex(index)
+        picker.blockSignals(False)
+
+
+def _picker(choices: tuple[tuple[str, float], ...], tooltip: str) -> QComboBox:
+    picker = QComboBox()
+    for label, seconds in choices:
+        picker.addItem(label, seconds)
+    picker.setToolTip(tooltip)
+    return picker

@@ -1,0 +1,298 @@
+"""The profiles the window can show, the active one, and the remembered UI preferences."""
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from keyring.backends import fail
+from PySide6.QtCore import QObject, Signal
+
+from console.backends.errors import BackendError
+from console.backends.protocol import BuildInfo
+from console.config.secrets import SecretStore, SecretsUnavailable
+from console.config.settings import (
+    DEMO_PROFILE,
+    DEMO_PROFILE_NAME,
+    Profile,
+    Settings,
+    Theme,
+    UiSettings,
+)
+from console.config.store import ConfigError, ConfigStore
+from console.qtbridge.relay import FutureRelay
+from console.qtbridge.runner import AsyncRunner
+from console.services.connect import open_fleet
+from console.services.fleet import FleetService
+from console.viewmodels.fleet import FleetViewModel
+
+FleetOpener = Callable[[Profile, SecretStore], FleetService]
+_OPEN_ERRORS = (SecretsUnavailable, BackendError, OSError, ValueError)
+_log = logging.getLogger(__name__)
+
+
+class ProfileSaveError(Exception):
+    """A profile (or its secret) could not be saved; the message says why."""
+
+
+class ProfilesViewModel(QObject):
+    """Configured profiles plus the demo, the fleet of the active one, and UI preferences.
+
+    Each activation opens a fresh FleetService (its own backend and HTTP client) on the
+    I/O thread, since reading the keyring and building TLS contexts can block; the
+    previous one is stopped and its backend closed, so profiles never share anything.
+    A config file that failed to load is reported and never written.
+    """
+
+    profilesChanged = Signal()
+    fleetChanged = Signal()
+    errorRaised = Signal(str)
+
+    def __init__(
+        self,
+        runner: AsyncRunner,
+        store: ConfigStore,
+        secrets: SecretStore,
+        *,
+        open_service: FleetOpener = open_fleet,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._store = store
+        self._secrets = secrets
+        self._open_service = open_service
+        self._config_error: str | None = None
+        try:
+            self._settings = store.load()
+        except ConfigError as exc:
+            self._config_error = str(exc)
+            self._settings = Settings()
+        self._relay = FutureRelay(self)
+        self._active: Profile | None = None
+        self._opening: concurrent.futures.Future[FleetService] | None = None
+        self._service: FleetService | None = None
+        self._fleet: FleetViewModel | None = None
+        self._open_error: str | None = None
+
+    @property
+    def config_error(self) -> str | None:
+        """Why the config file could not be loaded (file:line: key: message), if it could not."""
+        return self._config_error
+
+    @property
+    def secrets(self) -> SecretStore:
+        """The secret store, for the keyring status and the connection dialog."""
+        return self._secrets
+
+    @property
+    def ui(self) -> UiSettings:
+        """The remembered window preferences."""
+        return self._settings.ui
+
+    @property
+    def active(self) -> Profile | None:
+        """The profile whose fleet is shown."""
+        return self._active
+
+    @property
+    def fleet(self) -> FleetViewModel | None:
+        """The fleet of the active profile; None when it could not be opened."""
+        return self._fleet
+
+    @property
+    def is_opening(self) -> bool:
+        """True while the active profile's backend is being opened."""
+        return self._opening is not None
+
+    @property
+    def open_error(self) -> str | None:
+        """Why the active profile could not be opened (e.g. its secret is missing)."""
+        return self._open_error
+
+    def profiles(self) -> list[Profile]:
+        """The configured profiles, then the demo."""
+        return [*self._settings.profiles, DEMO_PROFILE]
+
+    def profile(self, name: str) -> Profile | None:
+        """The profile called ``name`` ("demo" is the demo), if any."""
+        return DEMO_PROFILE if name == DEMO_PROFILE_NAME else self._settings.profile(name)
+
+    def initial_profile(self, requested: str | None) -> Profile | None:
+        """The profile to open at start; None when ``requested`` names no profile.
+
+        Without a request: the last one shown if it still exists, else the first
+        configured profile, else the demo.
+        """
+        if requested is not None:
+            return self.profile(requested)
+        last = self.ui.last_profile
+        remembered = self.profile(last) if last else None
+        if remembered is not None:
+            return remembered
+        return self._settings.profiles[0] if self._settings.profiles else DEMO_PROFILE
+
+    def activate(self, name: str) -> None:
+        """Show the fleet of profile ``name``, disposing of the previous profile's fleet."""
+        profile = self.profile(name)
+        if profile is None:
+            raise KeyError(name)
+        self._dispose_fleet()
+        self._active = profile
+        self._open_error = None
+        opening = self._runner.submit(_open(self._open_service, profile, self._secrets))
+        self._opening = opening
+        self._relay.deliver(opening, lambda done: self._on_opened(done, profile))
+        self._remember(dataclasses.replace(self.ui, last_profile=name))
+        self.fleetChanged.emit()
+
+    def _on_opened(
+        self, future: "concurrent.futures.Future[FleetService]", profile: Profile
+    ) -> None:
+        if future is not self._opening:
+            return  # superseded: _dispose_fleet closes it
+        self._opening = None
+        try:
+            self._service = future.result()
+        except _OPEN_ERRORS as exc:
+            self._open_error = str(exc)
+        except Exception as exc:
+            _log.error("opening profile %s failed", profile.name, exc_info=exc)
+            self._open_error = f"unexpected {type(exc).__name__}: {exc}"
+        else:
+            self._fleet = FleetViewModel(
+                self._runner,
+                self._service,
+                refresh_interval_s=profile.refresh_interval_s,
+                range_s=self.ui.range_s,
+                parent=self,
+            )
+        self.fleetChanged.emit()
+        if self._fleet is not None:
+            self._fleet.start()
+
+    def set_theme(self, theme: Theme) -> None:
+        """Remember the theme."""
+        self._remember(dataclasses.replace(self.ui, theme=theme))
+
+    def set_range(self, range_s: float) -> None:
+        """Remember the time range and apply it to the shown fleet."""
+        self._remember(dataclasses.replace(self.ui, range_s=range_s))
+        if self._fleet is not None:
+            self._fleet.set_range(range_s)
+
+    def has_secret(self, profile: Profile) -> bool:
+        """True when the secret ``profile``'s auth needs is stored (keyring or session)."""
+        field = profile.secret_field
+        return field is not None and self._stored_secret(profile.name, field) is not None
+
+    def save_profile(
+        self, profile: Profile, secret: str | None, *, session_only: bool, is_new: bool
+    ) -> None:
+        """Write ``profile`` to the config file and its secret to the keyring (or session).
+
+        Raises ProfileSaveError; the config file is untouched when saving fails.
+        """
+        if profile.is_demo:
+            raise ProfileSaveError("name: 'demo' is reserved for the embedded DEMO environment")
+        if is_new and self._settings.profile(profile.name) is not None:
+            raise ProfileSaveError(f"name: a profile called {profile.name!r} already exists")
+        field = profile.secret_field
+        if secret and field and not self._secrets.available and not session_only:
+            raise ProfileSaveError(
+                f'{self._secrets.unavailable_reason()} Tick "Keep the secret for this '
+                'session only" to use it anyway.'
+            )
+        settings = self._settings.with_profile(profile)
+        try:
+            self._store.save(settings)
+        except (ConfigError, OSError) as exc:
+            raise ProfileSaveError(str(exc)) from None
+        self._settings = settings
+        self.profilesChanged.emit()
+        if not (secret and field):
+            return
+        if session_only:
+            self._secrets.set_session_only(profile.name, field, secret)
+            return
+        try:
+            self._secrets.set(profile.name, field, secret)
+        except SecretsUnavailable as exc:
+            raise ProfileSaveError(
+                f"The profile was saved but its {field} was not: {exc}"
+            ) from None
+
+    def test_connection(
+        self, profile: Profile, secret: str | None
+    ) -> "concurrent.futures.Future[BuildInfo]":
+        """Check an unsaved profile on the I/O loop; the secret is kept in memory only."""
+        scratch = SecretStore(fail.Keyring())  # type: ignore[no-untyped-call]
+        field = profile.secret_field
+        if field:
+            value = secret or self._stored_secret(profile.name, field)
+            if not value:
+                return _failed(ProfileSaveError(f"Enter the {field} to test the connection."))
+            scratch.set_session_only(profile.name, field, value)
+        return self._runner.submit(_check(self._open_service, profile, scratch))
+
+    def _stored_secret(self, profile: str, field: str) -> str | None:
+        try:
+            return self._secrets.get(profile, field)
+        except SecretsUnavailable:
+            return None
+
+    def close(self) -> "concurrent.futures.Future[None] | None":
+        """Stop the shown fleet and close its backend; returns the closing future."""
+        return self._dispose_fleet()
+
+    def _dispose_fleet(self) -> "concurrent.futures.Future[None] | None":
+        closing = None
+        if self._fleet is not None:
+            self._fleet.stop()
+            self._fleet.deleteLater()
+            self._fleet = None
+        if self._opening is not None:
+            closing = self._runner.submit(_close_when_open(self._opening))
+            self._opening = None
+        elif self._service is not None:
+            closing = self._runner.submit(self._service.backend.aclose())
+        self._service = None
+        return closing
+
+    def _remember(self, ui: UiSettings) -> None:
+        if ui == self._settings.ui:
+            return
+        self._settings = dataclasses.replace(self._settings, ui=ui)
+        if self._config_error is not None:
+            return  # the malformed file on disk is the user's; it is never overwritten
+        try:
+            self._store.save(self._settings)
+        except (ConfigError, OSError) as exc:
+            self.errorRaised.emit(f"Preferences not saved: {exc}")
+
+
+async def _open(opener: FleetOpener, profile: Profile, secrets: SecretStore) -> FleetService:
+    return opener(profile, secrets)
+
+
+async def _close_when_open(opening: "concurrent.futures.Future[FleetService]") -> None:
+    try:
+        service = await asyncio.wrap_future(opening)
+    except Exception:
+        return  # it never opened, so there is nothing to close
+    await service.backend.aclose()
+
+
+async def _check(opener: FleetOpener, profile: Profile, secrets: SecretStore) -> BuildInfo:
+    service = opener(profile, secrets)
+    try:
+        return await service.check()
+    finally:
+        await service.backend.aclose()
+
+
+def _failed(exc: BaseException) -> "concurrent.futures.Future[BuildInfo]":
+    future: concurrent.futures.Future[BuildInfo] = concurrent.futures.Future()
+    future.set_exception(exc)
+    return future

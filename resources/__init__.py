@@ -1,0 +1,1 @@
+"""Icons and stylesheets shipped inside the wheel as ``sre_console_resources``."""
