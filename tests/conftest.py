@@ -1,4 +1,4 @@
-"""Suite-wide fixtures: every test gets fresh, empty config and data dirs."""
+"""Suite-wide fixtures: fresh, empty config and data dirs per test; an in-memory keyring."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from console.config.paths import CONFIG_DIR_ENV, DATA_DIR_ENV
+from console.config.secrets import SecretStore
+from tests.support.memory_keyring import MemoryKeyring
 
 
 @dataclass(frozen=True)
@@ -23,3 +25,15 @@ def console_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConsoleDirs
     monkeypatch.setenv(CONFIG_DIR_ENV, str(dirs.config))
     monkeypatch.setenv(DATA_DIR_ENV, str(dirs.data))
     return dirs
+
+
+@pytest.fixture
+def keyring_backend() -> MemoryKeyring:
+    """An in-memory keyring; ``entries`` shows what was stored."""
+    return MemoryKeyring()
+
+
+@pytest.fixture
+def secrets(keyring_backend: MemoryKeyring) -> SecretStore:
+    """A secret store over the in-memory keyring."""
+    return SecretStore(keyring_backend)

@@ -21,8 +21,15 @@ class SecretStore:
     """Reads and writes profile secrets; session-only secrets shadow keyring ones."""
 
     def __init__(self, backend: KeyringBackend | None = None) -> None:
-        self._backend = backend if backend is not None else keyring.get_keyring()
+        self._chosen = backend
         self._session: dict[tuple[str, str], str] = {}
+
+    @property
+    def _backend(self) -> KeyringBackend:
+        # Resolved on first use: finding the backend costs 0.1-0.25 s, off the start-up path.
+        if self._chosen is None:
+            self._chosen = keyring.get_keyring()
+        return self._chosen
 
     @property
     def available(self) -> bool:

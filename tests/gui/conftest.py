@@ -1,4 +1,4 @@
-"""GUI test fixtures: offscreen Qt, fresh config and data dirs, a real I/O runner."""
+"""GUI test fixtures: offscreen Qt, a real I/O runner, profiles over the test's config."""
 
 import os
 
@@ -6,7 +6,6 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
 
 import concurrent.futures
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from keyring.backends import fail
@@ -17,25 +16,6 @@ from console.config.store import ConfigStore
 from console.qtbridge.runner import AsyncRunner
 from console.services.connect import open_fleet
 from console.viewmodels.profiles import FleetOpener, ProfilesViewModel
-from tests.support.memory_keyring import MemoryKeyring
-
-_HERE = Path(__file__).parent
-# The offscreen platform warns that windows cannot tell it their size hints; harmless.
-_OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if _HERE in item.path.parents:
-            item.add_marker(pytest.mark.qt_log_ignore(_OFFSCREEN_NOISE))
-
-
-@pytest.fixture(autouse=True)
-def fresh_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own config and data dir."""
-    monkeypatch.setenv(paths.CONFIG_DIR_ENV, str(tmp_path / "config"))
-    monkeypatch.setenv(paths.DATA_DIR_ENV, str(tmp_path / "data"))
-    return tmp_path
 
 
 @pytest.fixture
@@ -44,18 +24,6 @@ def runner() -> Iterator[AsyncRunner]:
     io = AsyncRunner()
     yield io
     io.stop()
-
-
-@pytest.fixture
-def keyring_backend() -> MemoryKeyring:
-    """An in-memory keyring; ``entries`` shows what was stored."""
-    return MemoryKeyring()
-
-
-@pytest.fixture
-def secrets(keyring_backend: MemoryKeyring) -> SecretStore:
-    """A secret store over the in-memory keyring."""
-    return SecretStore(keyring_backend)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -92,7 +91,7 @@ def test_malformed_config_is_shown_the_demo_opens_and_the_file_is_kept(
     assert path.read_bytes() == MALFORMED
 
 
-def test_measure_startup_prints_first_paint_and_exits_0(fresh_dirs: Path) -> None:
+def test_measure_startup_prints_first_paint_and_exits_0() -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     started = time.time()
     result = subprocess.run(

@@ -14,6 +14,7 @@ from console.config.store import ConfigStore
 from console.services.fleet import FleetService
 from console.ui.connection_dialog import SESSION_ONLY_TEXT, ConnectionDialog
 from console.viewmodels.profiles import ProfilesViewModel
+from tests.conftest import ConsoleDirs
 from tests.gui.fakes import FakeBackend, fake_service
 from tests.support.memory_keyring import MemoryKeyring
 
@@ -92,7 +93,7 @@ def test_invalid_url_is_named_and_nothing_is_tested(qtbot, dialog, opened) -> No
 
 
 def test_save_writes_the_profile_and_the_secret_only_to_the_keyring(
-    qtbot, dialog, keyring_backend: MemoryKeyring, fresh_dirs: Path
+    qtbot, dialog, keyring_backend: MemoryKeyring, console_dirs: ConsoleDirs
 ) -> None:
     fill(dialog)
     dialog.ca_file.setText("/etc/ssl/corp-ca.pem")
@@ -110,7 +111,7 @@ def test_save_writes_the_profile_and_the_secret_only_to_the_keyring(
     assert saved.headers == (("X-Scope-OrgID", "team-a"),)
     assert saved.role.value == "operator" and saved.protected and saved.preset == "vllm"
     assert keyring_backend.entries == {("sre-console", "prod-eu:token"): TOKEN}
-    for path in files_under(fresh_dirs / "config", fresh_dirs / "data"):
+    for path in files_under(console_dirs.config, console_dirs.data):
         assert TOKEN not in path.read_text(encoding="utf-8", errors="replace"), path
 
 
@@ -123,7 +124,7 @@ def test_insecure_tls_shows_a_red_warning(dialog) -> None:
 
 
 def test_without_a_keyring_the_dialog_says_so_and_offers_a_session_secret(
-    qtbot, make_profiles, no_keyring: SecretStore, fresh_dirs: Path
+    qtbot, make_profiles, no_keyring: SecretStore, console_dirs: ConsoleDirs
 ) -> None:
     profiles: ProfilesViewModel = make_profiles(secret_store=no_keyring)
     view = ConnectionDialog(profiles)
@@ -140,7 +141,7 @@ def test_without_a_keyring_the_dialog_says_so_and_offers_a_session_secret(
     with qtbot.waitSignal(view.accepted):
         view.save()
     assert no_keyring.get("prod-eu", "token") == TOKEN
-    for path in files_under(fresh_dirs / "config", fresh_dirs / "data"):
+    for path in files_under(console_dirs.config, console_dirs.data):
         assert TOKEN not in path.read_text(encoding="utf-8", errors="replace"), path
 
 

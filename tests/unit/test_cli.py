@@ -32,16 +32,6 @@ class Run:
         self.err = err.getvalue()
 
 
-@pytest.fixture
-def keyring_backend() -> MemoryKeyring:
-    return MemoryKeyring()
-
-
-@pytest.fixture
-def secrets(keyring_backend: MemoryKeyring) -> SecretStore:
-    return SecretStore(keyring_backend)
-
-
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         cli.parse_args(["--version"])
