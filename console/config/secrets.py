@@ -4,10 +4,13 @@ When no keyring backend exists the store says so plainly; the caller may then ke
 secret for this session only, in memory. It never falls back to a file.
 """
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+# keyring is imported on first use, off the start-up path: importing it and finding the
+# backend take 0.1-0.35 s, and the window asks for it on the I/O thread after start-up.
 
 SERVICE = "sre-console"
 FIELDS = ("token", "password")
@@ -20,20 +23,30 @@ class SecretsUnavailable(Exception):
 class SecretStore:
     """Reads and writes profile secrets; session-only secrets shadow keyring ones."""
 
-    def __init__(self, backend: KeyringBackend | None = None) -> None:
+    def __init__(self, backend: "KeyringBackend | None" = None) -> None:
         self._chosen = backend
         self._session: dict[tuple[str, str], str] = {}
 
+    @classmethod
+    def session_only(cls) -> "SecretStore":
+        """A store that never touches the OS keyring (e.g. to test an unsaved profile)."""
+        from keyring.backends import fail
+
+        return cls(fail.Keyring())  # type: ignore[no-untyped-call]
+
     @property
-    def _backend(self) -> KeyringBackend:
-        # Resolved on first use: finding the backend costs 0.1-0.25 s, off the start-up path.
+    def _backend(self) -> "KeyringBackend":
         if self._chosen is None:
+            import keyring
+
             self._chosen = keyring.get_keyring()
         return self._chosen
 
     @property
     def available(self) -> bool:
         """True when a real keyring backend (not keyring's fail backend) is active."""
+        from keyring.backends import chainer, fail
+
         backend = self._backend
         if isinstance(backend, fail.Keyring):
             return False
@@ -60,9 +73,11 @@ class SecretStore:
             return self._session[(profile, field)]
         if not self.available:
             return None
+        from keyring.errors import KeyringError
+
         try:
             return self._backend.get_password(SERVICE, _entry(profile, field))
-        except keyring.errors.KeyringError as exc:
+        except KeyringError as exc:
             raise SecretsUnavailable(
                 f"the keyring refused to read {_entry(profile, field)}: {type(exc).__name__}"
             ) from None
@@ -71,9 +86,11 @@ class SecretStore:
         """Store in the OS keyring; raises SecretsUnavailable when there is none."""
         if not self.available:
             raise SecretsUnavailable(self.unavailable_reason())
+        from keyring.errors import KeyringError
+
         try:
             self._backend.set_password(SERVICE, _entry(profile, field), value)
-        except keyring.errors.KeyringError as exc:
+        except KeyringError as exc:
             raise SecretsUnavailable(
                 f"the keyring refused to store {_entry(profile, field)}: {type(exc).__name__}"
             ) from None
@@ -85,15 +102,17 @@ class SecretStore:
 
     def delete_profile(self, profile: str) -> None:
         """Forget every secret of ``profile`` (session and keyring)."""
+        from keyring.errors import KeyringError, PasswordDeleteError
+
         for field in FIELDS:
             self._session.pop((profile, field), None)
             if not self.available:
                 continue
             try:
                 self._backend.delete_password(SERVICE, _entry(profile, field))
-            except keyring.errors.PasswordDeleteError:
+            except PasswordDeleteError:
                 pass
-            except keyring.errors.KeyringError as exc:
+            except KeyringError as exc:
                 raise SecretsUnavailable(
                     f"the keyring refused to delete {_entry(profile, field)}: {type(exc).__name__}"
                 ) from None

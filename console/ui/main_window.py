@@ -200,14 +200,17 @@ class FleetWindow(QMainWindow):
         bar.addWidget(self.notes_label, 1)
         bar.addPermanentWidget(self.refresh_label)
         bar.addPermanentWidget(self.keyring_label)
-        secrets = self._profiles.secrets
-        if secrets.available:
-            self.keyring_label.setText(f"Keyring: {secrets.backend_name}")
+        self.keyring_label.setText("Keyring: checking…")
+
+    def _show_keyring(self, available: bool, backend: str, reason: str) -> None:
+        if available:
+            self.keyring_label.setText(f"Keyring: {backend}")
         else:
             self.keyring_label.setText("No OS keyring: secrets are kept for this session only")
-            self.keyring_label.setToolTip(secrets.unavailable_reason())
+            self.keyring_label.setToolTip(reason)
 
     def _connect(self) -> None:
+        self._profiles.keyringChecked.connect(self._show_keyring)
         self._profiles.fleetChanged.connect(self._on_fleet_changed)
         self._profiles.profilesChanged.connect(self._on_profiles_changed)
         self._profiles.errorRaised.connect(self.error_bar.add)

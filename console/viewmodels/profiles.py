@@ -6,7 +6,6 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
-from keyring.backends import fail
 from PySide6.QtCore import QObject, Signal
 
 from console.backends.errors import BackendError
@@ -48,6 +47,9 @@ class ProfilesViewModel(QObject):
     profilesChanged = Signal()
     fleetChanged = Signal()
     errorRaised = Signal(str)
+    keyringChecked = Signal(bool, str, str)
+    """Once, after the first profile opened: available, backend name, and the plain
+    sentence to show when there is none."""
 
     def __init__(
         self,
@@ -75,6 +77,7 @@ class ProfilesViewModel(QObject):
         self._service: FleetService | None = None
         self._fleet: FleetViewModel | None = None
         self._open_error: str | None = None
+        self._keyring_checked = False
 
     @property
     def config_error(self) -> str | None:
@@ -169,8 +172,25 @@ class ProfilesViewModel(QObject):
                 parent=self,
             )
         self.fleetChanged.emit()
-        if self._fleet is not None:
+        if self._fleet is None:
+            self._check_keyring_once()
+        else:
+            self._fleet.changed.connect(self._check_keyring_once)
             self._fleet.start()
+
+    def _check_keyring_once(self) -> None:
+        # Finding the OS keyring takes 0.1-0.35 s of imports and D-Bus calls: it runs on the
+        # I/O thread once the first profile has opened and refreshed, not during start-up.
+        if self._keyring_checked:
+            return
+        self._keyring_checked = True
+        checking = self._runner.submit(_keyring_status(self._secrets))
+        self._relay.deliver(checking, self._on_keyring_checked)
+
+    def _on_keyring_checked(
+        self, future: "concurrent.futures.Future[tuple[bool, str, str]]"
+    ) -> None:
+        self.keyringChecked.emit(*future.result())
 
     def set_theme(self, theme: Theme) -> None:
         """Remember the theme."""
@@ -227,7 +247,7 @@ class ProfilesViewModel(QObject):
         self, profile: Profile, secret: str | None
     ) -> "concurrent.futures.Future[BuildInfo]":
         """Check an unsaved profile on the I/O loop; the secret is kept in memory only."""
-        scratch = SecretStore(fail.Keyring())  # type: ignore[no-untyped-call]
+        scratch = SecretStore.session_only()
         field = profile.secret_field
         if field:
             value = secret or self._stored_secret(profile.name, field)
@@ -270,6 +290,10 @@ class ProfilesViewModel(QObject):
             self._store.save(self._settings)
         except (ConfigError, OSError) as exc:
             self.errorRaised.emit(f"Preferences not saved: {exc}")
+
+
+async def _keyring_status(secrets: SecretStore) -> tuple[bool, str, str]:
+    return secrets.available, secrets.backend_name, secrets.unavailable_reason()
 
 
 async def _open(opener: FleetOpener, profile: Profile, secrets: SecretStore) -> FleetService:

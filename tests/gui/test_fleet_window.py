@@ -19,6 +19,7 @@ from console.ui.main_window import FleetWindow
 from console.ui.theme import ThemeController, stylesheet
 from console.viewmodels.profiles import ProfilesViewModel
 from tests.gui.fakes import FakeBackend, fake_service, opener
+from tests.support.memory_keyring import MemoryKeyring
 
 DEMO_DEPLOYMENTS = {info.deployment for info in asyncio.run(DemoBackend().inventory())}
 
@@ -200,10 +201,19 @@ def test_theme_switch_applies_the_stylesheet_and_is_remembered(qtbot, qapp, open
     assert qapp.styleSheet() == stylesheet(window.theme.effective)
 
 
-def test_no_keyring_is_said_plainly_in_the_status_bar(open_window, no_keyring: SecretStore) -> None:
+def test_no_keyring_is_said_plainly_in_the_status_bar(
+    qtbot, open_window, no_keyring: SecretStore
+) -> None:
     window = open_window(secret_store=no_keyring)
+    qtbot.waitUntil(lambda: window.keyring_label.text() != "Keyring: checking…", timeout=5000)
     assert window.keyring_label.text() == "No OS keyring: secrets are kept for this session only"
     assert window.keyring_label.toolTip() == no_keyring.unavailable_reason()
+
+
+def test_an_available_keyring_is_named_in_the_status_bar(qtbot, open_window) -> None:
+    window = open_window()
+    qtbot.waitUntil(lambda: window.keyring_label.text() != "Keyring: checking…", timeout=5000)
+    assert window.keyring_label.text() == f"Keyring: {MemoryKeyring().name}"
 
 
 def test_keyboard_shortcuts_are_listed_in_help(qtbot, open_window) -> None:
