@@ -15,7 +15,7 @@ from console.services.fleet import FleetService
 from console.ui.connection_dialog import SESSION_ONLY_TEXT, ConnectionDialog
 from console.viewmodels.profiles import ProfilesViewModel
 from tests.conftest import ConsoleDirs
-from tests.gui.fakes import FakeBackend, fake_service
+from tests.support.fake_backend import FakeBackend, fake_service
 from tests.support.memory_keyring import MemoryKeyring
 
 TOKEN = "s3cr3t-token-never-in-files"

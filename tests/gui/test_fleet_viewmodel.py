@@ -11,7 +11,8 @@ from console.domain.fleet import DeploymentReading, FleetSnapshot
 from console.domain.slo import Status
 from console.qtbridge.runner import AsyncRunner
 from console.viewmodels.fleet import FleetViewModel
-from tests.gui.fakes import FakeBackend, ManualRunner, RecordingService, fake_service
+from tests.gui.fakes import ManualRunner, RecordingService
+from tests.support.fake_backend import FakeBackend, fake_service
 
 INTERVAL_S = 0.2
 

@@ -18,7 +18,8 @@ from console.ui.banners import DEMO_TEXT
 from console.ui.main_window import FleetWindow
 from console.ui.theme import ThemeController, stylesheet
 from console.viewmodels.profiles import ProfilesViewModel
-from tests.gui.fakes import FakeBackend, fake_service, opener
+from tests.gui.fakes import opener
+from tests.support.fake_backend import FakeBackend, fake_service
 from tests.support.memory_keyring import MemoryKeyring
 
 DEMO_DEPLOYMENTS = {info.deployment for info in asyncio.run(DemoBackend().inventory())}
