@@ -100,9 +100,10 @@ class FleetService:
             if not isinstance(result, BaseException)
         }
         error = "; ".join(errors) or None
+        # Cards come from the inventory only: a figure whose rows name no listed deployment
+        # (e.g. a metric without the deployment and model labels) cannot be placed.
         readings = [
-            self._reading(info, figures, by_version, sparklines, error)
-            for info in _with_unlisted(inventory, figures)
+            self._reading(info, figures, by_version, sparklines, error) for info in inventory
         ]
         readings.sort(key=lambda r: (_SEVERITY[r.status], r.deployment))
         return FleetSnapshot(
@@ -150,12 +151,3 @@ class FleetService:
             sparkline=sparklines.get(key),
             error=error,
         )
-
-
-def _with_unlisted(
-    inventory: list[DeploymentInfo], figures: dict[Signal, dict[SeriesKey, float | None]]
-) -> list[DeploymentInfo]:
-    """The inventory plus deployments that only appear in the figures (engine unknown)."""
-    listed = {info.deployment for info in inventory}
-    extra = sorted({k.deployment for values in figures.values() for k in values} - listed)
-    return [*inventory, *(DeploymentInfo(deployment=d, engine="unknown") for d in extra)]

@@ -40,7 +40,7 @@ def snapshot(backend: FakeBackend, range_s: float = 3600.0) -> FleetSnapshot:
 def test_snapshot_combines_inventory_figures_and_shares(backend: FakeBackend) -> None:
     snap = snapshot(backend)
     by_name = {d.deployment: d for d in snap.deployments}
-    assert [d.deployment for d in snap.deployments] == ["chat", "qa", "orphan"]
+    assert [d.deployment for d in snap.deployments] == ["chat", "qa"]
     chat = by_name["chat"]
     assert chat.status is Status.ALERT
     assert [(v.version, v.traffic_share) for v in chat.versions] == [("v1", 0.75), ("v2", 0.25)]
@@ -48,7 +48,6 @@ def test_snapshot_combines_inventory_figures_and_shares(backend: FakeBackend) ->
     assert chat.sparkline is not None and chat.sparkline.values.size == backend.plans[0].points
     assert by_name["qa"].p95_latency_s is None
     assert by_name["qa"].status is Status.NO_DATA
-    assert by_name["orphan"].engine == "unknown"
     assert snap.notes == ("preset vllm, set in the profile",)
     assert snap.error is None
 
