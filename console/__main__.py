@@ -1,5 +1,6 @@
 """Entry point: `sre-console` opens the desktop console; `sre-console COMMAND` runs headless."""
 
+import multiprocessing
 import sys
 
 from console import cli
@@ -7,6 +8,9 @@ from console import cli
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the CLI, or open the GUI when no command is given."""
+    # Large answers are parsed in a spawned worker (console/backends/_offload.py); in a
+    # frozen bundle that worker starts through this entry point.
+    multiprocessing.freeze_support()
     args = cli.parse_args(sys.argv[1:] if argv is None else argv)
     if args.command is None:
         from console.app import run_app  # Qt is imported only when the window is wanted
