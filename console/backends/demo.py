@@ -303,18 +303,15 @@ class DemoBackend:
         by_version: bool,
     ) -> dict[SeriesKey, FloatArray]:
         """Values at ``ts``: per version that served during the window, or aggregated."""
-        load = self._load(model, ts)
+        # The router splits traffic by exact weights: every version shares the deployment's
+        # request-rate jitter, so a 90/10 canary shows as 90/10.
+        load = self._load(model, ts) * self._jitter(model, "", Signal.REQUEST_RATE, ts)
         rates: dict[str, FloatArray] = {}
         values: dict[str, FloatArray] = {}
         for version, share in self._window_shares(model, ts, window_s).items():
             if not np.any(share > 0):
                 continue
-            rate = (
-                model.requests_per_s
-                * load
-                * share
-                * self._jitter(model, version, Signal.REQUEST_RATE, ts)
-            )
+            rate = model.requests_per_s * load * share
             rates[version] = rate
             values[version] = self._figure(model, version, signal, ts, load, rate)
         if by_version:
