@@ -4,8 +4,8 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TextIO, TypeVar
 
 from console import __version__
 from console.backends.errors import BackendError
@@ -24,6 +24,9 @@ from console.config.settings import (
 from console.config.store import ConfigError, ConfigStore
 from console.domain.fleet import DeploymentReading, FleetSnapshot
 from console.services.connect import open_fleet
+from console.services.fleet import FleetService
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -240,17 +243,8 @@ def _profile_remove(args: argparse.Namespace, ctx: _Context) -> int:
 
 def _check(args: argparse.Namespace, ctx: _Context) -> int:
     profile = _select_profile(ctx.store.load(), args.profile)
-    _session_secret(args, profile, ctx)
-    service = open_fleet(profile, ctx.secrets)
-
-    async def check() -> str:
-        try:
-            return str(await service.check())
-        finally:
-            await service.backend.aclose()
-
     try:
-        info = asyncio.run(check())
+        info = _with_service(args, profile, ctx, FleetService.check)
     except BackendError as exc:
         print(f"{profile.name}: {exc}", file=ctx.out)
         return EXIT_FAILED
@@ -261,16 +255,10 @@ def _check(args: argparse.Namespace, ctx: _Context) -> int:
 
 def _fleet(args: argparse.Namespace, ctx: _Context) -> int:
     profile = _select_profile(ctx.store.load(), args.profile)
-    _session_secret(args, profile, ctx)
-    service = open_fleet(profile, ctx.secrets)
-
-    async def fetch() -> FleetSnapshot:
-        try:
-            return await service.snapshot(args.range)
-        finally:
-            await service.backend.aclose()
-
-    snapshot = asyncio.run(fetch())
+    try:
+        snapshot = _with_service(args, profile, ctx, lambda service: service.snapshot(args.range))
+    except BackendError as exc:
+        snapshot = FleetSnapshot(profile=profile.name, taken_at=0.0, error=str(exc))
     if args.json:
         print(json.dumps([d.to_json() for d in snapshot.deployments], indent=2), file=ctx.out)
     else:
@@ -281,6 +269,28 @@ def _fleet(args: argparse.Namespace, ctx: _Context) -> int:
     for note in snapshot.notes:
         print(f"{profile.name}: {note}", file=ctx.err)
     return EXIT_OK
+
+
+def _with_service(
+    args: argparse.Namespace,
+    profile: Profile,
+    ctx: _Context,
+    work: Callable[[FleetService], Awaitable[T]],
+) -> T:
+    """Run ``work`` on the profile's own service, then close its backend."""
+    _session_secret(args, profile, ctx)
+    try:
+        service = open_fleet(profile, ctx.secrets)
+    except ValueError as exc:  # an override or preset the backend cannot use
+        raise UsageError(f"profile {profile.name!r}: {exc}") from None
+
+    async def run() -> T:
+        try:
+            return await work(service)
+        finally:
+            await service.backend.aclose()
+
+    return asyncio.run(run())
 
 
 def _select_profile(settings: Settings, name: str | None) -> Profile:

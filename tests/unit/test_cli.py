@@ -228,3 +228,30 @@ def test_missing_secret_is_reported_plainly(secrets: SecretStore) -> None:
     assert run.status == 1
     assert "no password is stored in the OS keyring" in run.err
     assert store.load().profile("p") is not None
+
+
+def test_an_unusable_query_override_is_a_config_error(secrets: SecretStore) -> None:
+    path = config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        'schema_version = 1\n[profiles.p]\nprometheus_url = "http://127.0.0.1:1"\n'
+        '[profiles.p.queries]\nrequest_rate = "sum by ($by) (rate(x[$oops]))"\n'
+    )
+    run = Run(["fleet", "--profile", "p"], secrets)
+    assert run.status == 2
+    assert "profile 'p'" in run.err and "$oops" in run.err
+
+
+def test_an_unreadable_ca_bundle_is_reported_not_raised(
+    secrets: SecretStore, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    add = ["profile", "add", "p", "--prometheus", "https://127.0.0.1:1", "--ca-file", str(missing)]
+    assert Run(add, secrets).status == 0
+    check = Run(["check", "--profile", "p"], secrets)
+    assert check.status == 1
+    assert "cannot load the CA bundle" in check.out
+    fleet = Run(["fleet", "--profile", "p", "--json"], secrets)
+    assert fleet.status == 1
+    assert json.loads(fleet.out) == []
+    assert "cannot load the CA bundle" in fleet.err
