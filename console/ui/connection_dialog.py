@@ -176,8 +176,7 @@ class ConnectionDialog(QDialog):
         self.url.setText(profile.prometheus_url)
         self.auth.setCurrentIndex(self.auth.findData(profile.auth))
         self.username.setText(profile.username or "")
-        if self._profiles.has_secret(profile):
-            self.secret.setPlaceholderText("stored — leave empty to keep it")
+        self._relay.deliver(self._profiles.secret_stored(profile), self._on_secret_looked_up)
         self.ca_file.setText(profile.ca_file or "")
         self.insecure.setChecked(profile.insecure)
         for key, value in profile.headers:
@@ -228,7 +227,7 @@ class ConnectionDialog(QDialog):
         if profile is None:
             return
         try:
-            self._profiles.save_profile(
+            storing = self._profiles.save_profile(
                 profile,
                 self.secret.text() or None,
                 session_only=self.session_only.isChecked(),
@@ -238,7 +237,20 @@ class ConnectionDialog(QDialog):
             self.form_error.setText(str(exc))
             return
         self.saved_profile = profile
+        self.buttons.setEnabled(False)
+        self._relay.deliver(storing, self._on_secret_stored)
+
+    def _on_secret_stored(self, future: "concurrent.futures.Future[None]") -> None:
+        self.buttons.setEnabled(True)
+        error = future.exception()
+        if error is not None:
+            self.form_error.setText(str(error))  # the profile is saved; the secret is not
+            return
         self.accept()
+
+    def _on_secret_looked_up(self, future: "concurrent.futures.Future[bool]") -> None:
+        if not future.exception() and future.result():
+            self.secret.setPlaceholderText("stored — leave empty to keep it")
 
     def _valid_profile(self) -> Profile | None:
         try:

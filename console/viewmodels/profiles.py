@@ -202,17 +202,18 @@ class ProfilesViewModel(QObject):
         if self._fleet is not None:
             self._fleet.set_range(range_s)
 
-    def has_secret(self, profile: Profile) -> bool:
-        """True when the secret ``profile``'s auth needs is stored (keyring or session)."""
-        field = profile.secret_field
-        return field is not None and self._stored_secret(profile.name, field) is not None
+    def secret_stored(self, profile: Profile) -> "concurrent.futures.Future[bool]":
+        """Whether the secret ``profile``'s auth needs is stored (looked up on the I/O loop)."""
+        return self._runner.submit(_secret_stored(self._secrets, profile))
 
     def save_profile(
         self, profile: Profile, secret: str | None, *, session_only: bool, is_new: bool
-    ) -> None:
-        """Write ``profile`` to the config file and its secret to the keyring (or session).
+    ) -> "concurrent.futures.Future[None]":
+        """Write ``profile`` to the config file, then its secret to the keyring (or session).
 
-        Raises ProfileSaveError; the config file is untouched when saving fails.
+        Raises ProfileSaveError, with the config file untouched, when the profile cannot
+        be saved. The keyring is written on the I/O loop (it may wait for an unlock
+        prompt); the returned future fails with ProfileSaveError if that write fails.
         """
         if profile.is_demo:
             raise ProfileSaveError("name: 'demo' is reserved for the embedded DEMO environment")
@@ -231,36 +232,22 @@ class ProfilesViewModel(QObject):
             raise ProfileSaveError(str(exc)) from None
         self._settings = settings
         self.profilesChanged.emit()
-        if not (secret and field):
-            return
-        if session_only:
+        if secret and field and not session_only:
+            return self._runner.submit(_store_secret(self._secrets, profile.name, field, secret))
+        if secret and field:
             self._secrets.set_session_only(profile.name, field, secret)
-            return
-        try:
-            self._secrets.set(profile.name, field, secret)
-        except SecretsUnavailable as exc:
-            raise ProfileSaveError(
-                f"The profile was saved but its {field} was not: {exc}"
-            ) from None
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        done.set_result(None)
+        return done
 
     def test_connection(
         self, profile: Profile, secret: str | None
     ) -> "concurrent.futures.Future[BuildInfo]":
-        """Check an unsaved profile on the I/O loop; the secret is kept in memory only."""
-        scratch = SecretStore.session_only()
-        field = profile.secret_field
-        if field:
-            value = secret or self._stored_secret(profile.name, field)
-            if not value:
-                return _failed(ProfileSaveError(f"Enter the {field} to test the connection."))
-            scratch.set_session_only(profile.name, field, value)
-        return self._runner.submit(_check(self._open_service, profile, scratch))
+        """Check an unsaved profile on the I/O loop; the secret is kept in memory only.
 
-    def _stored_secret(self, profile: str, field: str) -> str | None:
-        try:
-            return self._secrets.get(profile, field)
-        except SecretsUnavailable:
-            return None
+        Without a typed secret, the stored one is read (on the I/O loop) for the test.
+        """
+        return self._runner.submit(_check(self._open_service, profile, secret, self._secrets))
 
     def close(self) -> "concurrent.futures.Future[None] | None":
         """Stop the shown fleet and close its backend; returns the closing future."""
@@ -292,6 +279,21 @@ class ProfilesViewModel(QObject):
             self.errorRaised.emit(f"Preferences not saved: {exc}")
 
 
+async def _secret_stored(secrets: SecretStore, profile: Profile) -> bool:
+    field = profile.secret_field
+    try:
+        return field is not None and secrets.get(profile.name, field) is not None
+    except SecretsUnavailable:
+        return False
+
+
+async def _store_secret(secrets: SecretStore, profile: str, field: str, secret: str) -> None:
+    try:
+        secrets.set(profile, field, secret)
+    except SecretsUnavailable as exc:
+        raise ProfileSaveError(f"The profile was saved but its {field} was not: {exc}") from None
+
+
 async def _keyring_status(secrets: SecretStore) -> tuple[bool, str, str]:
     return secrets.available, secrets.backend_name, secrets.unavailable_reason()
 
@@ -308,15 +310,21 @@ async def _close_when_open(opening: "concurrent.futures.Future[FleetService]") -
     await service.backend.aclose()
 
 
-async def _check(opener: FleetOpener, profile: Profile, secrets: SecretStore) -> BuildInfo:
-    service = opener(profile, secrets)
+async def _check(
+    opener: FleetOpener, profile: Profile, secret: str | None, stored: SecretStore
+) -> BuildInfo:
+    scratch = SecretStore.session_only()
+    field = profile.secret_field
+    if field:
+        try:
+            value = secret or stored.get(profile.name, field)
+        except SecretsUnavailable:
+            value = None
+        if not value:
+            raise ProfileSaveError(f"Enter the {field} to test the connection.")
+        scratch.set_session_only(profile.name, field, value)
+    service = opener(profile, scratch)
     try:
         return await service.check()
     finally:
         await service.backend.aclose()
-
-
-def _failed(exc: BaseException) -> "concurrent.futures.Future[BuildInfo]":
-    future: concurrent.futures.Future[BuildInfo] = concurrent.futures.Future()
-    future.set_exception(exc)
-    return future

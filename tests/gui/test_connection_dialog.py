@@ -1,8 +1,10 @@
 """The connection dialog: test a profile off the GUI thread, save it and its secret."""
 
+import threading
 from pathlib import Path
 
 import pytest
+from keyring.errors import KeyringLocked
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidgetItem
 
@@ -157,7 +159,7 @@ def test_editing_keeps_the_name_and_the_stored_secret(
     view = ConnectionDialog(profiles, profiles.profile("prod-eu"))
     qtbot.addWidget(view)
     assert view.name.isReadOnly()
-    assert "leave empty to keep" in view.secret.placeholderText()
+    qtbot.waitUntil(lambda: "leave empty to keep" in view.secret.placeholderText())
     qtbot.mouseClick(view.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.test_result.property("outcome") == "ok")
     assert opened.secrets == [TOKEN]
@@ -167,3 +169,48 @@ def test_editing_keeps_the_name_and_the_stored_secret(
     saved = ConfigStore(paths.config_file()).load().profile("prod-eu")
     assert saved is not None and saved.refresh_interval_s == 30
     assert secrets.get("prod-eu", "token") == TOKEN
+
+
+class ThreadRecordingKeyring(MemoryKeyring):
+    """Records the thread of every keyring call; ``refuse`` makes writes fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[str] = set()
+        self.refuse = False
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.threads.add(threading.current_thread().name)
+        return super().get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.threads.add(threading.current_thread().name)
+        if self.refuse:
+            raise KeyringLocked("the collection is locked")
+        super().set_password(service, username, password)
+
+
+def test_keyring_calls_run_on_the_io_loop_and_a_refusal_keeps_the_dialog_open(
+    qtbot, make_profiles
+) -> None:
+    backend = ThreadRecordingKeyring()
+    backend.refuse = True
+    profiles: ProfilesViewModel = make_profiles(secret_store=SecretStore(backend))
+    view = ConnectionDialog(profiles)
+    qtbot.addWidget(view)
+    fill(view)
+    view.save()
+    qtbot.waitUntil(lambda: view.form_error.text() != "")
+    assert view.form_error.text().startswith("The profile was saved but its token was not")
+    assert TOKEN not in view.form_error.text()
+    assert ConfigStore(paths.config_file()).load().profile("prod-eu") is not None
+    assert not view.result()
+
+    edit = ConnectionDialog(profiles, profiles.profile("prod-eu"))
+    qtbot.addWidget(edit)
+    backend.refuse = False
+    edit.secret.setText(TOKEN)
+    with qtbot.waitSignal(edit.accepted):
+        edit.save()
+    assert backend.entries == {("sre-console", "prod-eu:token"): TOKEN}
+    assert backend.threads == {"io-loop"}
