@@ -3,8 +3,11 @@
 import argparse
 import asyncio
 import json
+import math
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import TextIO, TypeVar
 
 from console import __version__
@@ -22,8 +25,19 @@ from console.config.settings import (
     SettingsError,
 )
 from console.config.store import ConfigError, ConfigStore
+from console.domain.drift import DEFAULT_MIN_COUNT, DEFAULT_THRESHOLDS, DriftMetric
 from console.domain.fleet import DeploymentReading, FleetSnapshot
+from console.domain.histograms import PRESET_HISTOGRAMS
 from console.services.connect import open_fleet
+from console.services.drift import (
+    Baseline,
+    DriftRequestError,
+    DriftSeries,
+    DriftService,
+    PreviousWindow,
+    ReferenceRange,
+    VersionBaseline,
+)
 from console.services.fleet import FleetService
 
 T = TypeVar("T")
@@ -31,6 +45,26 @@ T = TypeVar("T")
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+_DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw]?)$")
+_DURATION_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
+_DRIFT_EPILOG = f"""\
+durations: a number with s, m, h, d or w (seconds, minutes, hours, days, weeks): 90s, 24h, 7d.
+
+baselines:
+  previous          the window just before each step's window (default)
+  range:START/END   one distribution over a fixed range; START and END are Unix seconds
+                    (1700000000) or ISO-8601 times (2026-01-05T09:00, UTC unless an offset
+                    is given)
+  version:V         version V over each window, against the deployment's other serving
+                    version (the deployment must serve exactly two versions, V among them)
+
+status: inconclusive when the score is unknown or either window holds fewer than
+{DEFAULT_MIN_COUNT:g} samples; otherwise ok, warn or alert against the metric's thresholds
+({", ".join(f"{m} warn {t.warn:g} alert {t.alert:g}" for m, t in DEFAULT_THRESHOLDS.items())}).
+wasserstein is in the signal's own unit and has no thresholds: its status is ok whenever the
+windows hold enough samples (read the value).
+"""
 
 
 class UsageError(Exception):
@@ -90,12 +124,107 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--range", type=float, default=3600.0, metavar="SECONDS", help="sparkline range"
             )
+    _add_drift_parser(commands)
     return parser
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse argv; argparse exits with status 2 on usage errors."""
     return build_parser().parse_args(list(argv))
+
+
+def _add_drift_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    drift = commands.add_parser(
+        "drift",
+        help="print the drift of a deployment's histogram over time",
+        description="At each step, compare the distribution over the window ending there "
+        "(increase of the histogram's buckets) with a baseline.",
+        epilog=_DRIFT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    drift.add_argument("--profile", help="profile name (default: the only one, or demo)")
+    drift.add_argument("--deployment", required=True, metavar="D")
+    drift.add_argument(
+        "--signal",
+        required=True,
+        metavar="NAME",
+        help=f"{', '.join(PRESET_HISTOGRAMS)}, or a histogram metric name (with or without "
+        "_bucket)",
+    )
+    drift.add_argument("--range", dest="range_s", type=duration, required=True, metavar="DURATION")
+    drift.add_argument("--step", dest="step_s", type=duration, required=True, metavar="DURATION")
+    drift.add_argument(
+        "--window",
+        dest="window_s",
+        type=duration,
+        metavar="DURATION",
+        help="distribution window (default: the step)",
+    )
+    drift.add_argument(
+        "--baseline",
+        type=baseline,
+        default=PreviousWindow(),
+        metavar="previous|range:START/END|version:V",
+        help="what each window is compared with (default: previous)",
+    )
+    drift.add_argument(
+        "--metric",
+        type=DriftMetric,
+        choices=list(DriftMetric),
+        default=DriftMetric.PSI,
+        help="drift score (default: psi)",
+    )
+    drift.add_argument("--json", action="store_true", help="print a JSON array, one per step")
+    drift.add_argument(
+        "--token-stdin",
+        action="store_true",
+        help="read the secret from stdin for this run only (session-only, not stored)",
+    )
+
+
+def duration(text: str) -> float:
+    """Seconds from ``90s``, ``10m``, ``24h``, ``7d`` or ``2w`` (a bare number is seconds)."""
+    match = _DURATION_RE.match(text.strip())
+    seconds = float(match[1]) * _DURATION_UNITS[match[2]] if match else 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive duration such as 90s, 10m, 24h, 7d or 2w"
+        )
+    return seconds
+
+
+def baseline(text: str) -> Baseline:
+    """``previous``, ``range:START/END`` (Unix seconds or ISO-8601) or ``version:V``."""
+    kind, sep, rest = text.partition(":")
+    if text == "previous":
+        return PreviousWindow()
+    if sep and kind == "version" and rest:
+        return VersionBaseline(rest)
+    if sep and kind == "range":
+        start, slash, end = rest.partition("/")
+        if slash:
+            first, last = _instant(start), _instant(end)
+            if first is not None and last is not None and first < last:
+                return ReferenceRange(first, last)
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not previous, range:START/END (START before END, Unix seconds or "
+        "ISO-8601) or version:V"
+    )
+
+
+def _instant(text: str) -> float | None:
+    """Unix seconds from a number or an ISO-8601 time (UTC unless it has an offset)."""
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        value = moment.timestamp()
+    return value if math.isfinite(value) else None
 
 
 def run(
@@ -126,6 +255,8 @@ def run(
             return handler(args, context)
         if args.command == "check":
             return _check(args, context)
+        if args.command == "drift":
+            return _drift(args, context)
         return _fleet(args, context)
     except (UsageError, ConfigError) as exc:
         print(f"sre-console: error: {exc}", file=err)
@@ -271,6 +402,50 @@ def _fleet(args: argparse.Namespace, ctx: _Context) -> int:
     return EXIT_OK
 
 
+def _drift(args: argparse.Namespace, ctx: _Context) -> int:
+    profile = _select_profile(ctx.store.load(), args.profile)
+    window_s = args.window_s if args.window_s is not None else args.step_s
+
+    async def work(fleet: FleetService) -> DriftSeries:
+        return await DriftService(fleet.backend).series(
+            args.deployment,
+            args.signal,
+            range_s=args.range_s,
+            step_s=args.step_s,
+            window_s=window_s,
+            baseline=args.baseline,
+            metric=args.metric,
+        )
+
+    try:
+        series = _with_service(args, profile, ctx, work)
+    except DriftRequestError as exc:
+        raise UsageError(f"profile {profile.name!r}: {exc}") from None
+    except BackendError as exc:
+        print(f"{profile.name}: {exc}", file=ctx.err)
+        return EXIT_FAILED
+    if args.json:
+        rows = [
+            {
+                "timestamp": p.timestamp,
+                "value": p.value if math.isfinite(p.value) else None,
+                "baseline_count": p.baseline_count,
+                "current_count": p.current_count,
+                "status": p.status.value,
+            }
+            for p in series.points
+        ]
+        print(json.dumps(rows, indent=2), file=ctx.out)
+    else:
+        _print_drift(series, ctx.out)
+    if not series.bounds.size:
+        print(
+            f"{profile.name}: no histogram {args.signal!r} for {args.deployment!r} in this range",
+            file=ctx.err,
+        )
+    return EXIT_OK
+
+
 def _with_service(
     args: argparse.Namespace,
     profile: Profile,
@@ -365,6 +540,42 @@ def _fleet_row(d: DeploymentReading) -> tuple[str, ...]:
         _fmt(d.output_tokens_per_s, "{:.0f}"),
         d.status.value,
     )
+
+
+def _print_drift(series: DriftSeries, out: TextIO) -> None:
+    match series.baseline:
+        case VersionBaseline(version=version):
+            against = f"version {version} (current: {series.current_version})"
+        case ReferenceRange(start=start, end=end):
+            against = f"{_utc(start)} to {_utc(end)}"
+        case _:
+            against = "the previous window"
+    limits = series.thresholds
+    levels = (
+        f"warn {limits.warn:g}, alert {limits.alert:g}"
+        if math.isfinite(limits.alert)
+        else "no thresholds"
+    )
+    print(
+        f"{series.deployment} {series.histogram}: {series.metric} against {against} ({levels})",
+        file=out,
+    )
+    header = ("TIME (UTC)", series.metric.value.upper(), "BASELINE N", "CURRENT N", "STATUS")
+    rows = [header] + [
+        (
+            _utc(p.timestamp),
+            f"{p.value:.4f}" if math.isfinite(p.value) else "no data",
+            f"{p.baseline_count:.0f}",
+            f"{p.current_count:.0f}",
+            p.status.value,
+        )
+        for p in series.points
+    ]
+    _print_table(rows, out)
+
+
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _fmt(value: float | None, pattern: str) -> str:

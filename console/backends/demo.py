@@ -6,8 +6,9 @@ deployment, the version, the signal, the timestamp's 15-second bucket and the se
 timeline, so an instant value and a range sample at the same time agree.
 
 The story: ``support-chat`` moved to the bad version ``v42`` 40 minutes before the demo
-started; ``set_serving`` records a later change (a rollback) and the figures follow once
-the rate window has passed.
+started (slower, more errors, and answer lengths spread far wider: short refusals and long
+rambles, which the output-length drift shows); ``set_serving`` records a later change (a
+rollback) and the figures follow once the rate window has passed.
 """
 
 import bisect
@@ -23,8 +24,10 @@ import numpy.typing as npt
 
 from console import __version__
 from console.backends.errors import BadQuery
+from console.backends.presets import get_preset
 from console.backends.protocol import BuildInfo, EngineChoice
 from console.domain.fleet import DeploymentInfo
+from console.domain.histograms import HistogramSeries
 from console.domain.series import FloatArray, Series, SeriesKey
 from console.domain.signals import Signal
 from console.domain.timerange import MAX_POINTS_PER_SERIES, RangePlan
@@ -57,6 +60,22 @@ _ENGINE_SIGNALS: Mapping[str, frozenset[Signal]] = {
 }
 """What each engine exports; a signal an engine does not export gives no entry."""
 
+_TOKEN_BOUNDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, math.inf)
+_HISTOGRAM_BOUNDS: Mapping[str, tuple[float, ...]] = {
+    "output_tokens": _TOKEN_BOUNDS,
+    "prompt_tokens": _TOKEN_BOUNDS,
+    "latency": (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, math.inf),
+    "ttft": (0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, math.inf),
+}
+"""Bucket bounds of the simulated histograms (vLLM's, abridged)."""
+_LATENCY_SPREAD = 0.5
+"""Log-normal sigma of latency and TTFT: the p95 is exp(1.645 sigma) times the median."""
+_PROMPT_TOKENS_MEDIAN = 600.0
+_PROMPT_TOKENS_SPREAD = 0.7
+_HISTOGRAM_NOISE = 0.02
+"""Relative per-bucket noise, like the sampling noise of a real window's counts."""
+_Z95 = 1.6448536269514722
+
 _U64 = npt.NDArray[np.uint64]
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -79,6 +98,8 @@ class _VersionModel:
     error_ratio: float
     p95_ttft_s: float = math.nan
     output_tokens_per_request: float = math.nan
+    output_tokens_spread: float = 0.5
+    """Log-normal sigma of the output length (its mean is ``output_tokens_per_request``)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +120,13 @@ _FLEET = (
         22.0,
         {
             "v41": _VersionModel(1.2, 0.003, p95_ttft_s=0.25, output_tokens_per_request=180.0),
-            "v42": _VersionModel(6.5, 0.07, p95_ttft_s=1.4, output_tokens_per_request=140.0),
+            "v42": _VersionModel(
+                6.5,
+                0.07,
+                p95_ttft_s=1.4,
+                output_tokens_per_request=140.0,
+                output_tokens_spread=1.2,
+            ),
         },
         {"v41": 1.0},
     ),
@@ -255,13 +282,7 @@ class DemoBackend:
     ) -> dict[SeriesKey, Series]:
         """The signal over the plan; NaN where a version did not serve and after now."""
         _check_window(window_s)
-        if not (math.isfinite(plan.step) and plan.step > 0):
-            raise BadQuery(f"DEMO: range step must be positive, got {plan.step}")
-        if plan.points > MAX_POINTS_PER_SERIES:
-            raise BadQuery(
-                f"DEMO: {plan.points} points per series exceed the maximum of "
-                f"{MAX_POINTS_PER_SERIES}"
-            )
+        _check_plan(plan)
         now = self._clock()
         ts = np.arange(plan.start, plan.end + plan.step / 2, plan.step, dtype=np.float64)
         past = ts <= now
@@ -272,6 +293,40 @@ class DemoBackend:
                 if np.isfinite(values).any():
                     result[key] = Series(key, ts, values)
         return result
+
+    async def histogram_range(
+        self,
+        histogram: str,
+        plan: RangePlan,
+        window_s: float,
+        *,
+        deployment: str,
+        by_version: bool = False,
+    ) -> dict[SeriesKey, HistogramSeries]:
+        """Bucket counts over the window at each step; NaN rows where nothing served."""
+        _check_window(window_s)
+        _check_plan(plan)
+        model = self._models.get(deployment)
+        name = _histogram_name(model.engine, histogram) if model else None
+        if model is None or name is None:
+            return {}
+        ts = np.arange(plan.start, plan.end + plan.step / 2, plan.step, dtype=np.float64)
+        bounds = np.array(_HISTOGRAM_BOUNDS[name], dtype=np.float64)
+        per_version = self._histogram_counts(model, name, bounds, ts, window_s)
+        per_version = {
+            v: np.where((ts <= self._clock())[:, None], c, np.nan) for v, c in per_version.items()
+        }
+        if not by_version:
+            if not per_version:
+                return {}
+            stacked = np.stack(list(per_version.values()))
+            total = np.where(np.isnan(stacked).all(axis=0), np.nan, np.nansum(stacked, axis=0))
+            per_version = {"": total}
+        return {
+            SeriesKey(deployment, version or None): HistogramSeries(bounds, ts.copy(), counts)
+            for version, counts in per_version.items()
+            if np.isfinite(counts).any()
+        }
 
     async def aclose(self) -> None:
         """Nothing to release: the simulation holds no connection."""
@@ -351,6 +406,36 @@ class DemoBackend:
             case Signal.OUTPUT_TOKENS_PER_S:
                 return rate * profile.output_tokens_per_request * jitter
 
+    def _histogram_counts(
+        self,
+        model: _DeploymentModel,
+        name: str,
+        bounds: FloatArray,
+        ts: FloatArray,
+        window_s: float,
+    ) -> dict[str, FloatArray]:
+        """Per version, the requests of each window ending at ``ts`` spread over the buckets."""
+        load = self._load(model, ts) * self._jitter(model, "", Signal.REQUEST_RATE, ts)
+        slowdown = 1.0 + _LATENCY_PER_LOAD * (load - 1.0)
+        counts: dict[str, FloatArray] = {}
+        for version, share in self._window_shares(model, ts, window_s).items():
+            median, spread = _histogram_shape(model.versions[version], name)
+            if not (np.any(share > 0) and math.isfinite(median)):
+                continue
+            scale = slowdown if name in ("latency", "ttft") else np.ones_like(ts)
+            shares = _lognormal_shares(bounds, median * scale, spread)
+            noise = 1.0 + _HISTOGRAM_NOISE * np.stack(
+                [
+                    _bucket_noise(_hash64(self._seed, model.name, version, name, str(i)), ts)
+                    for i in range(bounds.size)
+                ],
+                axis=1,
+            )
+            requests = model.requests_per_s * load * share * window_s
+            window = requests[:, None] * shares * noise
+            counts[version] = np.where((share > 0)[:, None], window, np.nan)
+        return counts
+
     def _window_shares(
         self, model: _DeploymentModel, ts: FloatArray, window_s: float
     ) -> dict[str, FloatArray]:
@@ -381,6 +466,55 @@ class DemoBackend:
         """A factor around 1, fixed per 15-second bucket for this deployment, version, signal."""
         key = _hash64(self._seed, model.name, version, signal.value)
         return 1.0 + _NOISE_AMPLITUDE[signal] * _bucket_noise(key, ts)
+
+
+def output_length_shape(deployment: str, version: str) -> tuple[float, float]:
+    """Median and log-normal sigma of a DEMO version's answer length (tokens).
+
+    The single source for the output-token histograms here and the output samples in
+    console/backends/demo_outputs.py, so that both tell the same story.
+    """
+    model = next((m for m in _FLEET if m.name == deployment), None)
+    if model is None or version not in model.versions:
+        raise ValueError(f"unknown DEMO deployment version {deployment!r} {version!r}")
+    return _histogram_shape(model.versions[version], "output_tokens")
+
+
+def _check_plan(plan: RangePlan) -> None:
+    if not (math.isfinite(plan.step) and plan.step > 0):
+        raise BadQuery(f"DEMO: range step must be positive, got {plan.step}")
+    if plan.points > MAX_POINTS_PER_SERIES:
+        raise BadQuery(
+            f"DEMO: {plan.points} points per series exceed the maximum of {MAX_POINTS_PER_SERIES}"
+        )
+
+
+def _histogram_name(engine: str, histogram: str) -> str | None:
+    """The preset histogram name ``histogram`` stands for on this engine, if it exports it."""
+    metrics = get_preset(engine).histograms
+    if histogram in metrics:
+        return histogram
+    metric = histogram.removesuffix("_bucket")
+    return next((name for name, m in metrics.items() if m.name == metric), None)
+
+
+def _histogram_shape(profile: _VersionModel, name: str) -> tuple[float, float]:
+    """Median and log-normal sigma of a version's histogram at average load (NaN: none)."""
+    if name == "output_tokens":
+        spread = profile.output_tokens_spread
+        return profile.output_tokens_per_request / math.exp(spread**2 / 2), spread
+    if name == "prompt_tokens":
+        exported = math.isfinite(profile.output_tokens_per_request)
+        return (_PROMPT_TOKENS_MEDIAN if exported else math.nan), _PROMPT_TOKENS_SPREAD
+    p95 = profile.p95_latency_s if name == "latency" else profile.p95_ttft_s
+    return p95 / math.exp(_Z95 * _LATENCY_SPREAD), _LATENCY_SPREAD
+
+
+def _lognormal_shares(bounds: FloatArray, median: FloatArray, spread: float) -> FloatArray:
+    """Each bucket's share of a log-normal distribution (t x n for t medians)."""
+    z = (np.log(bounds)[None, :] - np.log(median)[:, None]) / (spread * math.sqrt(2.0))
+    cdf = 0.5 * (1.0 + np.vectorize(math.erf, otypes=[np.float64])(z))
+    return np.diff(cdf, axis=1, prepend=0.0)
 
 
 def _check_window(window_s: float) -> None:

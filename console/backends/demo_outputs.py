@@ -4,7 +4,8 @@ Each minute of each deployment version draws its samples from a numpy Generator 
 (seed, deployment, version, minute), so a window always yields the same records and two
 overlapping windows agree on the minutes they share. The versions are those of the DEMO
 fleet in console/backends/demo.py; the bad ``support-chat`` version ``v42`` refuses and runs
-into its token limit far more often than ``v41``, writes longer answers and breaks its JSON.
+into its token limit far more often than ``v41``, spreads its answer lengths far wider (the
+shape comes from demo.output_length_shape, as the output-token histograms do) and breaks its JSON.
 """
 
 import hashlib
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from console.backends.demo import output_length_shape
 from console.domain.outputs import OutputRecord
 
 _MINUTE_S = 60.0
@@ -25,7 +27,7 @@ _FILTERED_SHARE_OF_REFUSALS = 0.25
 
 @dataclass(frozen=True)
 class _OutputProfile:
-    """How one model version answers: rates per request and the shape of answer lengths."""
+    """How one model version answers: rates per request (answer lengths come from demo.py)."""
 
     refusal_rate: float
     length_rate: float  # answers cut off at max_tokens (finish "length")
@@ -33,25 +35,23 @@ class _OutputProfile:
     error_rate: float
     json_share: float  # requests that expect a JSON answer
     json_invalid_rate: float  # of complete answers; a refused or cut-off one is always invalid
-    tokens_median: float
-    tokens_sigma: float  # of the log-normal answer length
     max_tokens: int
 
 
 _PROFILES: Mapping[str, Mapping[str, _OutputProfile | None]] = {
     "support-chat": {
-        "v41": _OutputProfile(0.008, 0.008, 0.03, 0.002, 0.3, 0.005, 160.0, 0.55, 1024),
-        "v42": _OutputProfile(0.13, 0.14, 0.03, 0.02, 0.3, 0.06, 300.0, 0.65, 1024),
+        "v41": _OutputProfile(0.008, 0.008, 0.03, 0.002, 0.3, 0.005, 1024),
+        "v42": _OutputProfile(0.13, 0.14, 0.03, 0.02, 0.3, 0.06, 1024),
     },
     "doc-qa": {
-        "v7": _OutputProfile(0.02, 0.015, 0.0, 0.003, 0.6, 0.01, 300.0, 0.5, 2048),
-        "v8": _OutputProfile(0.02, 0.015, 0.0, 0.002, 0.6, 0.009, 310.0, 0.5, 2048),
+        "v7": _OutputProfile(0.02, 0.015, 0.0, 0.003, 0.6, 0.01, 2048),
+        "v8": _OutputProfile(0.02, 0.015, 0.0, 0.002, 0.6, 0.009, 2048),
     },
     "code-assist": {
-        "v3": _OutputProfile(0.005, 0.02, 0.15, 0.002, 0.2, 0.02, 200.0, 0.8, 4096),
+        "v3": _OutputProfile(0.005, 0.02, 0.15, 0.002, 0.2, 0.02, 4096),
     },
     "search-rerank": {
-        "v2": _OutputProfile(0.0, 0.005, 0.0, 0.004, 1.0, 0.003, 50.0, 0.3, 256),
+        "v2": _OutputProfile(0.0, 0.005, 0.0, 0.004, 1.0, 0.003, 256),
     },
     "fraud-scorer": {"2": None},  # a classifier: scores, no text to sample
 }
@@ -134,9 +134,9 @@ def _minute(
         & ~cut_off
         & (outcome < profile.error_rate + profile.length_rate + profile.tool_calls_rate)
     )
+    median, sigma = output_length_shape(deployment, version)
     answer_tokens = np.minimum(
-        rng.lognormal(math.log(profile.tokens_median), profile.tokens_sigma, count),
-        profile.max_tokens - 1,
+        rng.lognormal(math.log(median), sigma, count), profile.max_tokens - 1
     )
     refusal_tokens = rng.lognormal(math.log(_REFUSAL_TOKENS_MEDIAN), _REFUSAL_TOKENS_SIGMA, count)
     tokens = np.select(

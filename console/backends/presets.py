@@ -7,7 +7,7 @@ Per-profile overrides use the same placeholders and replace a preset's template.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from string import Template
 
 from console.backends.protocol import EngineChoice
@@ -19,8 +19,20 @@ ADDITIVE_SIGNALS = frozenset({Signal.REQUEST_RATE, Signal.OUTPUT_TOKENS_PER_S})
 
 
 @dataclass(frozen=True)
+class HistogramMetric:
+    """A histogram metric (its name without ``_bucket``) and label matchers it needs."""
+
+    name: str
+    matchers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class EnginePreset:
-    """The metric names and labels of one serving engine, and its PromQL per signal."""
+    """The metric names and labels of one serving engine, and its PromQL per signal.
+
+    ``histograms`` maps the preset histogram names (see PRESET_HISTOGRAMS) to the engine's
+    metric; a name the engine does not export has no entry.
+    """
 
     name: str
     model_label: str
@@ -28,6 +40,7 @@ class EnginePreset:
     metric_prefix: str
     templates: Mapping[Signal, str]
     additive: frozenset[Signal] = ADDITIVE_SIGNALS
+    histograms: Mapping[str, HistogramMetric] = field(default_factory=dict)
 
 
 def render(template: str, by: Sequence[str], window_s: float) -> str:
@@ -91,6 +104,12 @@ VLLM = EnginePreset(
         Signal.P95_TTFT: _p95("vllm:time_to_first_token_seconds_bucket"),
         Signal.OUTPUT_TOKENS_PER_S: _rate("vllm:generation_tokens_total"),
     },
+    histograms={
+        "output_tokens": HistogramMetric("vllm:request_generation_tokens"),
+        "prompt_tokens": HistogramMetric("vllm:request_prompt_tokens"),
+        "latency": HistogramMetric("vllm:e2e_request_latency_seconds"),
+        "ttft": HistogramMetric("vllm:time_to_first_token_seconds"),
+    },
 )
 TGI = EnginePreset(
     name="tgi",
@@ -103,6 +122,11 @@ TGI = EnginePreset(
         Signal.ERROR_RATIO: _error_ratio(_rate("tgi_request_failure"), _rate("tgi_request_count")),
         Signal.P95_LATENCY: _p95("tgi_request_duration_bucket"),
         Signal.OUTPUT_TOKENS_PER_S: _rate("tgi_request_generated_tokens_sum"),
+    },
+    histograms={
+        "output_tokens": HistogramMetric("tgi_request_generated_tokens"),
+        "prompt_tokens": HistogramMetric("tgi_request_input_length"),
+        "latency": HistogramMetric("tgi_request_duration"),
     },
 )
 LLAMACPP = EnginePreset(
@@ -129,6 +153,7 @@ TRITON = EnginePreset(
         ),
         Signal.P95_TTFT: f"{_p95('nv_inference_first_response_histogram_ms_bucket')} / 1000",
     },
+    histograms={"ttft": HistogramMetric("nv_inference_first_response_histogram_ms")},
 )
 OTEL = EnginePreset(
     name="otel",
@@ -146,6 +171,16 @@ OTEL = EnginePreset(
         Signal.OUTPUT_TOKENS_PER_S: _rate(
             'gen_ai_client_token_usage_sum{gen_ai_token_type="output"}'
         ),
+    },
+    histograms={
+        "output_tokens": HistogramMetric(
+            "gen_ai_client_token_usage", (("gen_ai_token_type", "output"),)
+        ),
+        "prompt_tokens": HistogramMetric(
+            "gen_ai_client_token_usage", (("gen_ai_token_type", "input"),)
+        ),
+        "latency": HistogramMetric("gen_ai_server_request_duration_seconds"),
+        "ttft": HistogramMetric("gen_ai_server_time_to_first_token_seconds"),
     },
 )
 

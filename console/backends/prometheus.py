@@ -7,6 +7,7 @@ and mapping the result rows to deployments and model versions.
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from console.backends.errors import BackendError, BadQuery, MalformedResponse, S
 from console.backends.presets import (
     ADDITIVE_SIGNALS,
     EnginePreset,
+    HistogramMetric,
     detect,
     get_preset,
     parse_overrides,
@@ -28,9 +30,10 @@ from console.backends.presets import (
 )
 from console.backends.protocol import BuildInfo, EngineChoice
 from console.domain.fleet import DeploymentInfo
+from console.domain.histograms import PRESET_HISTOGRAMS, HistogramSeries, from_cumulative
 from console.domain.series import FloatArray, Series, SeriesKey
 from console.domain.signals import Signal
-from console.domain.timerange import RangePlan
+from console.domain.timerange import MAX_POINTS_PER_SERIES, RangePlan
 
 Labels = dict[str, str]
 
@@ -40,6 +43,7 @@ INVENTORY_WINDOW_S = 300.0
 UNKNOWN_ENGINE = "unknown"
 _NO_VERSION = "(version not reported)"
 _QUERY_ERROR_TYPES = frozenset({"bad_data", "execution", "not_found", "not_acceptable"})
+_METRIC_NAME = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]*$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,9 +308,87 @@ class PrometheusBackend:
                     _merge_into(merged, key, values, query.additive)
         return {key: Series(key, grid.copy(), values) for key, values in merged.items()}
 
+    async def histogram_range(
+        self,
+        histogram: str,
+        plan: RangePlan,
+        window_s: float,
+        *,
+        deployment: str,
+        by_version: bool = False,
+    ) -> dict[SeriesKey, HistogramSeries]:
+        """``sum by (le) (increase(METRIC_bucket{deployment="D"}[W]))`` over the plan.
+
+        With several engines exporting the histogram, the first one with data wins.
+        """
+        if plan.points > MAX_POINTS_PER_SERIES:
+            raise BadQuery(
+                f"{plan.points} points per series exceed Prometheus's maximum of "
+                f"{MAX_POINTS_PER_SERIES}; use a longer step"
+            )
+        sources = await self._histogram_sources(histogram)
+        results = await _gather(
+            *(
+                self._prom.query_range(
+                    self._histogram_promql(
+                        metric, deployment, window_s, versions if by_version else []
+                    ),
+                    plan,
+                )
+                for metric, versions in sources
+            )
+        )
+        grid = plan.start + np.arange(plan.points, dtype=np.float64) * plan.step
+        buckets: dict[SeriesKey, dict[float, FloatArray]] = {}
+        for (metric, versions), series_list in zip(sources, results, strict=True):
+            found: dict[SeriesKey, dict[float, FloatArray]] = {}
+            for series in series_list:
+                version = next((series.labels[v] for v in versions if series.labels.get(v)), None)
+                key = SeriesKey(deployment, version if by_version else None)
+                le = _bound(series.labels.get("le"), metric.name)
+                found.setdefault(key, {})[le] = _on_grid(series, plan, grid.size)
+            for key, columns in found.items():
+                buckets.setdefault(key, columns)
+        return {
+            key: from_cumulative(
+                np.array(list(columns), dtype=np.float64),
+                grid.copy(),
+                np.stack(list(columns.values()), axis=1),
+            )
+            for key, columns in buckets.items()
+        }
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._http.aclose()
+
+    async def _histogram_sources(self, histogram: str) -> list[tuple[HistogramMetric, list[str]]]:
+        """The metrics answering ``histogram``, each with the version labels of its rows."""
+        presets = await self._engine_presets()
+        if histogram in PRESET_HISTOGRAMS:
+            return [
+                (p.histograms[histogram], self._version_labels((p,)))
+                for p in presets
+                if histogram in p.histograms
+            ]
+        name = histogram.removesuffix("_bucket")
+        if not _METRIC_NAME.match(name):
+            raise BadQuery(
+                f"{histogram!r} is neither a histogram metric name nor one of "
+                f"{', '.join(PRESET_HISTOGRAMS)}"
+            )
+        return [(HistogramMetric(name), self._version_labels(presets))]
+
+    def _histogram_promql(
+        self, metric: HistogramMetric, deployment: str, window_s: float, versions: list[str]
+    ) -> str:
+        matchers = ", ".join(
+            f"{label}={_promql_string(value)}"
+            for label, value in (*metric.matchers, (self._deployment_label, deployment))
+        )
+        by = ", ".join(dict.fromkeys(["le", *versions]))
+        window = f"{max(1, int(window_s))}s"
+        return f"sum by ({by}) (increase({metric.name}_bucket{{{matchers}}}[{window}]))"
 
     async def _engine_presets(self) -> list[EnginePreset]:
         return [get_preset(name) for name in (await self.engines()).presets]
@@ -327,11 +409,11 @@ class PrometheusBackend:
         """The grouping labels: deployment, model label(s) and, if asked, version label(s)."""
         labels = [self._deployment_label, *(p.model_label for p in query.engines)]
         if by_version:
-            labels += self._version_labels(query)
+            labels += self._version_labels(query.engines)
         return labels
 
-    def _version_labels(self, query: "_Query") -> list[str]:
-        own = (p.version_label for p in query.engines if p.version_label)
+    def _version_labels(self, engines: Sequence[EnginePreset]) -> list[str]:
+        own = (p.version_label for p in engines if p.version_label)
         return [self._version_label, *own]
 
     def _deployment(self, query: "_Query", labels: Labels) -> tuple[str, str]:
@@ -345,7 +427,7 @@ class PrometheusBackend:
         return engine, deployment
 
     def _own_version(self, query: "_Query", labels: Labels) -> str | None:
-        return next((labels[v] for v in self._version_labels(query) if labels.get(v)), None)
+        return next((labels[v] for v in self._version_labels(query.engines) if labels.get(v)), None)
 
     def _key(
         self,
@@ -424,6 +506,19 @@ def _merge_into(
         merged[key] = np.where(np.isnan(previous) & np.isnan(values), np.nan, total)
     else:
         merged[key] = np.fmax(previous, values)
+
+
+def _bound(le: str | None, metric: str) -> float:
+    """A bucket's upper bound from its ``le`` label ("+Inf" included)."""
+    try:
+        return float(le or "")
+    except ValueError:
+        raise MalformedResponse(f"{metric}_bucket: le={le!r} is not a bucket bound") from None
+
+
+def _promql_string(value: str) -> str:
+    """A PromQL string literal: JSON escaping is a subset of what PromQL accepts."""
+    return json.dumps(value)
 
 
 def _on_grid(series: RangeSeries, plan: RangePlan, size: int) -> FloatArray:

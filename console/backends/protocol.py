@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from console.domain.fleet import DeploymentInfo
+from console.domain.histograms import HistogramSeries
 from console.domain.series import Series, SeriesKey
 from console.domain.signals import Signal
 from console.domain.timerange import RangePlan
@@ -64,6 +65,23 @@ class MetricsBackend(Protocol):
         deployment: str | None = None,
     ) -> dict[SeriesKey, Series]:
         """The signal over a planned range, per deployment (and version if asked)."""
+        ...
+
+    async def histogram_range(
+        self,
+        histogram: str,
+        plan: RangePlan,
+        window_s: float,
+        *,
+        deployment: str,
+        by_version: bool = False,
+    ) -> dict[SeriesKey, HistogramSeries]:
+        """Bucket counts of one deployment's histogram over ``window_s`` at each plan step.
+
+        ``histogram`` is a preset histogram name (``output_tokens``, ``prompt_tokens``,
+        ``latency``, ``ttft``) or a raw histogram metric name, with or without ``_bucket``.
+        Raises BadQuery when the plan asks for more than 11,000 points.
+        """
         ...
 
     async def aclose(self) -> None:

@@ -5,6 +5,8 @@ past, see ``history_s``), so ``rate()`` over any window gives the configured fig
 ``histogram_quantile(0.95, …)`` gives the configured p95. Series carry the labels
 ``deployment``, ``model_name`` and ``version``; a deployment may serve several versions
 at once with fixed traffic shares. ``model_info{deployment, version} 1`` names them.
+A deployment with a ``DriftSpec`` also exports a histogram whose bucket shares switch from
+one known distribution to another at a known time, for drift tests.
 
 Used by the integration tests and by ``benchmarks/``.
 """
@@ -29,6 +31,33 @@ Labels = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
+class DriftSpec:
+    """A histogram whose observations move from shares ``before`` to ``after`` at a time.
+
+    ``bounds`` are the finite upper bounds; ``before`` and ``after`` give each bucket's share
+    of observations (one more than the bounds, for +Inf; each sums to 1). Observations arrive
+    at the deployment's request rate; the switch happens ``change_after_s`` after the
+    exporter's start (which ``history_s`` may put in the past).
+    """
+
+    bounds: Sequence[float]
+    before: Sequence[float]
+    after: Sequence[float]
+    change_after_s: float
+    metric: str = "vllm:request_generation_tokens"
+
+    def __post_init__(self) -> None:
+        for shares in (self.before, self.after):
+            if len(shares) != len(self.bounds) + 1 or not math.isclose(sum(shares), 1.0):
+                raise ValueError(f"drift shares {shares} need one per bucket (and +Inf), sum 1")
+
+    def cumulative(self, shares: Sequence[float]) -> list[float]:
+        """The cumulative share at each bound, then 1 for +Inf."""
+        running = [sum(shares[: i + 1]) for i in range(len(self.bounds))]
+        return [*running, 1.0]
+
+
+@dataclass(frozen=True)
 class DeploymentSpec:
     """One model deployment and the figures its metrics must produce.
 
@@ -43,6 +72,7 @@ class DeploymentSpec:
     p95_ttft_s: float
     output_tokens_per_s: float
     model_name: str = ""
+    drift: DriftSpec | None = None
 
     def __post_init__(self) -> None:
         if not self.versions or not math.isclose(sum(self.versions.values()), 1.0):
@@ -71,6 +101,22 @@ class _Family:
     def value(self, rate: float, elapsed_s: float) -> float:
         """A sample's value ``elapsed_s`` after the counters started."""
         return rate if self.kind == "gauge" else rate * elapsed_s
+
+    def sample(self, index: int, elapsed_s: float) -> float:
+        """The value of series ``index`` ``elapsed_s`` after the counters started."""
+        return self.value(self.series[index][2], elapsed_s)
+
+
+@dataclass(frozen=True)
+class _ChangingFamily(_Family):
+    """Counters whose rate changes once: ``after[i]`` is (new rate, seconds until then)."""
+
+    after: list[tuple[float, float]] = field(default_factory=list)
+
+    def sample(self, index: int, elapsed_s: float) -> float:
+        rate_after, change_after_s = self.after[index]
+        before_s = min(elapsed_s, change_after_s)
+        return self.series[index][2] * before_s + rate_after * (elapsed_s - before_s)
 
 
 def cumulative_fractions(p95_s: float, bounds: Sequence[float]) -> list[float]:
@@ -127,7 +173,34 @@ def _families(specs: Sequence[DeploymentSpec]) -> list[_Family]:
                 http.series.append((http.name, (*labels, *extra), http_rate))
             info_labels = (("deployment", spec.name), ("version", version))
             info.series.append((info.name, info_labels, 1.0))
-    return [latency, ttft, tokens, http, info]
+    return [latency, ttft, tokens, http, info, *_drift_families(specs)]
+
+
+def _drift_families(specs: Sequence[DeploymentSpec]) -> list[_Family]:
+    families: dict[str, _ChangingFamily] = {}
+    for spec in specs:
+        drift = spec.drift
+        if drift is None:
+            continue
+        family = families.setdefault(
+            drift.metric, _ChangingFamily(drift.metric, "histogram", "A drifting histogram.")
+        )
+        les = [*(repr(float(b)) for b in drift.bounds), "+Inf"]
+        before, after = drift.cumulative(drift.before), drift.cumulative(drift.after)
+        for version, share in spec.versions.items():
+            labels: Labels = (
+                ("deployment", spec.name),
+                ("model_name", spec.model),
+                ("version", version),
+            )
+            rate = spec.request_rate * share
+            for le, old, new in zip(les, before, after, strict=True):
+                family.series.append((f"{drift.metric}_bucket", (*labels, ("le", le)), rate * old))
+                family.after.append((rate * new, drift.change_after_s))
+            for suffix in ("_sum", "_count"):
+                family.series.append((f"{drift.metric}{suffix}", labels, rate))
+                family.after.append((rate, drift.change_after_s))
+    return list(families.values())
 
 
 def _add_histogram(
@@ -190,8 +263,8 @@ class Exporter:
         for family in self._families:
             lines.append(f"# HELP {family.name} {family.help}")
             lines.append(f"# TYPE {family.name} {family.kind}")
-            for name, labels, rate in family.series:
-                lines.append(f"{name}{_render_labels(labels)} {family.value(rate, elapsed)!r}")
+            for i, (name, labels, _) in enumerate(family.series):
+                lines.append(f"{name}{_render_labels(labels)} {family.sample(i, elapsed)!r}")
         return "\n".join(lines) + "\n"
 
     def history(self, until: float, step_s: float, extra_labels: Labels) -> Iterator[str]:
@@ -202,10 +275,10 @@ class Exporter:
         """
         count = int((until - self.started_at) // step_s)
         for family in self._families:
-            for name, labels, rate in family.series:
+            for i, (name, labels, _) in enumerate(family.series):
                 rendered = _render_labels((*labels, *extra_labels))
                 for k in range(1, count + 1):
-                    value = family.value(rate, k * step_s)
+                    value = family.sample(i, k * step_s)
                     yield f"{name}{rendered} {value!r} {self.started_at + k * step_s:.3f}\n"
         yield "# EOF\n"
 

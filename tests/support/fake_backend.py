@@ -1,15 +1,18 @@
 """A table-driven MetricsBackend for unit and GUI tests: no network, every outcome chosen."""
 
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from console.backends.errors import BackendError
 from console.backends.protocol import BuildInfo, EngineChoice
 from console.domain.fleet import DeploymentInfo
-from console.domain.series import Series, SeriesKey
+from console.domain.histograms import HistogramSeries
+from console.domain.series import FloatArray, Series, SeriesKey
 from console.domain.signals import Signal
 from console.domain.slo import SloThresholds
 from console.domain.timerange import RangePlan
@@ -25,12 +28,37 @@ FIGURES = {
 """What every deployment of the default fleet reports: healthy under the default SLOs."""
 
 
+@dataclass(frozen=True, eq=False)
+class FakeHistogram:
+    """Observations per second in each bucket: ``before`` until ``change_at``, then ``after``.
+
+    The counts over a window are exact: each rate times the part of the window it covers.
+    """
+
+    bounds: Sequence[float]
+    before: Sequence[float]
+    after: Sequence[float] | None = None
+    change_at: float = math.inf
+
+    def counts(self, timestamps: FloatArray, window_s: float) -> FloatArray:
+        """The t x n counts of the windows ending at ``timestamps``."""
+        start = timestamps - window_s
+        seconds_after = np.clip(timestamps - np.maximum(start, self.change_at), 0.0, window_s)
+        before = np.asarray(self.before, dtype=np.float64)
+        after = before if self.after is None else np.asarray(self.after, dtype=np.float64)
+        counts: FloatArray = np.outer(window_s - seconds_after, before) + np.outer(
+            seconds_after, after
+        )
+        return counts
+
+
 class FakeBackend:
     """By default two healthy deployments, ``alpha`` (v1) and ``beta`` (v3).
 
-    Tests change ``deployments``, ``values`` and ``shares``; ``error`` makes every call
-    raise it, ``failing[signal]`` only that signal's queries, ``range_error`` only ranges.
-    It records the threads it ran on, the range plans asked for and whether it was closed.
+    Tests change ``deployments``, ``values``, ``shares`` and ``histograms``; ``error`` makes
+    every call raise it, ``failing[signal]`` only that signal's queries, ``range_error`` only
+    ranges. It records the threads it ran on, the range plans asked for (``histogram_calls``
+    for histograms) and whether it was closed.
     """
 
     name = "fake"
@@ -53,6 +81,9 @@ class FakeBackend:
         self.error: BackendError | None = None
         self.failing: dict[Signal, Exception] = {}
         self.range_error: BackendError | None = None
+        self.histograms: dict[str, dict[SeriesKey, FakeHistogram]] = {}
+        """Per histogram name, keyed by deployment (and version, for by_version queries)."""
+        self.histogram_calls: list[tuple[str, RangePlan, float, bool]] = []
         self.snapshots = 0
         self.plans: list[RangePlan] = []
         self.threads: set[str] = set()
@@ -105,6 +136,26 @@ class FakeBackend:
         ts = np.arange(plan.start, plan.end + plan.step / 2, plan.step)
         keys = [SeriesKey(d.deployment) for d in self.deployments]
         return {key: Series(key, ts, np.sin(ts / 600.0)) for key in keys}
+
+    async def histogram_range(
+        self,
+        histogram: str,
+        plan: RangePlan,
+        window_s: float,
+        *,
+        deployment: str,
+        by_version: bool = False,
+    ) -> dict[SeriesKey, HistogramSeries]:
+        self._call()
+        self.histogram_calls.append((histogram, plan, window_s, by_version))
+        ts = plan.start + np.arange(plan.points, dtype=np.float64) * plan.step
+        return {
+            key: HistogramSeries(
+                np.asarray(table.bounds, dtype=np.float64), ts, table.counts(ts, window_s)
+            )
+            for key, table in self.histograms.get(histogram, {}).items()
+            if key.deployment == deployment and (key.version is not None) == by_version
+        }
 
     async def aclose(self) -> None:
         self.closed = True

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial import distance
@@ -381,7 +381,7 @@ def histogram_pairs(draw: st.DrawFn) -> tuple[FloatArray, FloatArray, FloatArray
     return bounds, np.array(draw(counts), dtype=float), np.array(draw(counts), dtype=float)
 
 
-PROPERTY = settings(max_examples=200, deadline=None)
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
