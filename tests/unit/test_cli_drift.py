@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from console import cli
-from console.backends.demo import BAD_ROLLOUT_AGO_S
+from console.backends.demo import BAD_ROLLOUT_AGO_S, CANARY_AGO_S
 from console.backends.errors import ConnectionFailed
 from console.config.secrets import SecretStore
 from console.services.drift import DriftService, PreviousWindow, ReferenceRange, VersionBaseline
@@ -58,7 +58,11 @@ def test_the_bad_rollout_alerts_after_the_switch_and_not_before(secrets: SecretS
 
 
 def test_doc_qa_canary_against_its_old_version_stays_below_warn(secrets: SecretStore) -> None:
-    run = Run([*DEMO, "--deployment", "doc-qa", "--baseline", "version:v7", "--json"], secrets)
+    # The canary started CANARY_AGO_S (2 h) ago: a 2 h range aligned to 10 min steps can
+    # reach back before it, so the range stays one hour inside the canary's life.
+    assert CANARY_AGO_S >= 2 * 3600
+    argv = [*DEMO, "--range", "1h", "--deployment", "doc-qa", "--baseline", "version:v7"]
+    run = Run([*argv, "--json"], secrets)
 
     rows = run.rows()
     assert {r["status"] for r in rows} <= {"ok", "inconclusive"}
