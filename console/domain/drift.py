@@ -14,6 +14,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
+from console.domain.histograms import per_bucket
 from console.domain.series import FloatArray
 from console.domain.slo import Threshold
 
@@ -58,8 +59,7 @@ class Histogram:
     def from_cumulative(cls, le: Sequence[float], cumulative: Sequence[float]) -> "Histogram":
         """From Prometheus bucket series (``le`` in any order, cumulative counts).
 
-        A count that drops from one bucket to the next (a counter reset or rounding between
-        series) gives that bucket 0, not a negative count.
+        A count that drops from one bucket to the next gives that bucket 0 (see per_bucket).
         """
         bounds = np.asarray(le, dtype=np.float64)
         running = np.asarray(cumulative, dtype=np.float64)
@@ -67,9 +67,7 @@ class Histogram:
             raise ValueError(
                 f"histogram: {bounds.size} le bounds but {running.size} cumulative counts"
             )
-        order = np.argsort(bounds, kind="stable")
-        counts = np.diff(running[order], prepend=0.0)
-        return cls(bounds[order], np.maximum(counts, 0.0))
+        return cls(*per_bucket(bounds, running))
 
     @property
     def total(self) -> float:

@@ -28,17 +28,25 @@ class HistogramSeries:
             raise ValueError(f"histogram counts have shape {self.counts.shape}, not {expected}")
 
 
+def per_bucket(bounds: FloatArray, cumulative: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Prometheus ``le`` buckets (any order; cumulative along the last axis) as ascending
+    bounds and non-cumulative counts of the same shape.
+
+    A count that drops from one bucket to the next (rate extrapolation, a counter reset or
+    rounding between series) gives that bucket 0, not a negative count.
+    """
+    order = np.argsort(bounds, kind="stable")
+    counts = np.diff(cumulative[..., order], axis=-1, prepend=0.0)
+    return bounds[order].astype(np.float64), np.maximum(counts, 0.0)
+
+
 def from_cumulative(
     bounds: FloatArray, timestamps: FloatArray, cumulative: FloatArray
 ) -> HistogramSeries:
     """A HistogramSeries from cumulative ``le`` counts (t x n, any bound order).
 
-    A step where any bucket is missing becomes a NaN row. Rate extrapolation can make a
-    bucket's increase a little smaller than the one below it: such negatives become 0.
+    A step where any bucket is missing becomes a NaN row.
     """
-    order = np.argsort(bounds)
-    ordered = cumulative[:, order]
-    counts = np.diff(ordered, axis=1, prepend=0.0)
-    counts = np.maximum(counts, 0.0)
-    counts[np.isnan(ordered).any(axis=1)] = np.nan
-    return HistogramSeries(bounds[order].astype(np.float64), timestamps, counts)
+    ordered, counts = per_bucket(bounds, cumulative)
+    counts[np.isnan(cumulative).any(axis=1)] = np.nan
+    return HistogramSeries(ordered, timestamps, counts)
