@@ -284,7 +284,7 @@ class DemoBackend:
         _check_window(window_s)
         _check_plan(plan)
         now = self._clock()
-        ts = np.arange(plan.start, plan.end + plan.step / 2, plan.step, dtype=np.float64)
+        ts = plan.timestamps()
         past = ts <= now
         result: dict[SeriesKey, Series] = {}
         for model in self._exporting(signal, deployment):
@@ -310,7 +310,7 @@ class DemoBackend:
         name = _histogram_name(model.engine, histogram) if model else None
         if model is None or name is None:
             return {}
-        ts = np.arange(plan.start, plan.end + plan.step / 2, plan.step, dtype=np.float64)
+        ts = plan.timestamps()
         bounds = np.array(_HISTOGRAM_BOUNDS[name], dtype=np.float64)
         per_version = self._histogram_counts(model, name, bounds, ts, window_s)
         per_version = {

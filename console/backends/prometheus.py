@@ -298,7 +298,7 @@ class PrometheusBackend:
                 for q in queries
             ),
         )
-        grid = plan.start + np.arange(plan.points, dtype=np.float64) * plan.step
+        grid = plan.timestamps()
         merged: dict[SeriesKey, FloatArray] = {}
         for query, series_list in zip(queries, results, strict=True):
             for series in series_list:
@@ -338,7 +338,7 @@ class PrometheusBackend:
                 for metric, versions in sources
             )
         )
-        grid = plan.start + np.arange(plan.points, dtype=np.float64) * plan.step
+        grid = plan.timestamps()
         buckets: dict[SeriesKey, dict[float, FloatArray]] = {}
         for (metric, versions), series_list in zip(sources, results, strict=True):
             found: dict[SeriesKey, dict[float, FloatArray]] = {}

@@ -3,6 +3,10 @@
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
+from console.domain.series import FloatArray
+
 MAX_POINTS_PER_SERIES = 11_000
 """Prometheus refuses a query_range that would return more points than this per series."""
 
@@ -41,6 +45,10 @@ class RangePlan:
     def points(self) -> int:
         """Number of samples per series the plan asks for."""
         return round((self.end - self.start) / self.step) + 1
+
+    def timestamps(self) -> FloatArray:
+        """The plan's time grid: start, start + step, …, end."""
+        return self.start + np.arange(self.points, dtype=np.float64) * self.step
 
 
 def plan_range(rng: TimeRange, width_px: int, scrape_interval_s: float) -> RangePlan:

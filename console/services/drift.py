@@ -180,7 +180,7 @@ class DriftService:
             baseline=baseline,
             thresholds=chosen,
             bounds=bounds,
-            timestamps=_grid(plan),
+            timestamps=plan.timestamps(),
             values=values,
             baseline_counts=base_counts,
             current_counts=cur_counts,
@@ -239,7 +239,7 @@ class DriftService:
         if base is None:
             return None, cur
         counts = np.broadcast_to(base.counts[:1], (plan.points, base.bounds.size))
-        return HistogramSeries(base.bounds, _grid(plan), counts.copy()), cur
+        return HistogramSeries(base.bounds, plan.timestamps(), counts.copy()), cur
 
     async def _by_version(
         self,
@@ -271,10 +271,6 @@ def _other_version(deployment: str, versions: tuple[str, ...], baseline: str) ->
     return others[0]
 
 
-def _grid(plan: RangePlan) -> FloatArray:
-    return plan.start + np.arange(plan.points, dtype=np.float64) * plan.step
-
-
 def _rows(series: HistogramSeries, first: int, count: int) -> HistogramSeries:
     part = slice(first, first + count)
     return HistogramSeries(series.bounds, series.timestamps[part], series.counts[part])
@@ -288,7 +284,7 @@ def _on_plan(series: HistogramSeries | None, plan: RangePlan) -> HistogramSeries
     position = np.rint((series.timestamps - plan.start) / plan.step).astype(np.int64)
     inside = (position >= 0) & (position < plan.points)
     counts[position[inside]] = series.counts[inside]
-    return HistogramSeries(series.bounds, _grid(plan), counts)
+    return HistogramSeries(series.bounds, plan.timestamps(), counts)
 
 
 def _aligned(

@@ -133,7 +133,7 @@ class FakeBackend:
         if self.range_error is not None:
             raise self.range_error
         self.plans.append(plan)
-        ts = np.arange(plan.start, plan.end + plan.step / 2, plan.step)
+        ts = plan.timestamps()
         keys = [SeriesKey(d.deployment) for d in self.deployments]
         return {key: Series(key, ts, np.sin(ts / 600.0)) for key in keys}
 
@@ -148,7 +148,7 @@ class FakeBackend:
     ) -> dict[SeriesKey, HistogramSeries]:
         self._call()
         self.histogram_calls.append((histogram, plan, window_s, by_version))
-        ts = plan.start + np.arange(plan.points, dtype=np.float64) * plan.step
+        ts = plan.timestamps()
         return {
             key: HistogramSeries(
                 np.asarray(table.bounds, dtype=np.float64), ts, table.counts(ts, window_s)
