@@ -150,7 +150,7 @@ class ServerProcess:
 
 
 class MetricsServer(ServerProcess):
-    """A Prometheus-compatible server scraping the exporter; ready once a scrape is queryable."""
+    """A Prometheus-compatible server scraping the exporter; ready once it can answer rate()."""
 
     def __init__(
         self,
@@ -165,7 +165,11 @@ class MetricsServer(ServerProcess):
         self._flush_path = flush_path
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> "MetricsServer":
-        """Start, then wait until ``up{job="exporter"}`` is 1 (a scrape went through)."""
+        """Start, then wait until two successful scrapes of the exporter are queryable.
+
+        One scrape is not enough: rate() needs two samples in its window, and
+        VictoriaMetrics (which is not backfilled) would answer it with nothing.
+        """
         super().start(timeout_s)
         try:
             self._wait_for_scrape(timeout_s)
@@ -182,16 +186,16 @@ class MetricsServer(ServerProcess):
                 httpx.get(self.url + self._flush_path, timeout=5.0)
             response = httpx.get(
                 f"{self.url}/api/v1/query",
-                params={"query": f'up{{job="{SCRAPE_JOB}"}}'},
+                params={"query": f'sum_over_time(up{{job="{SCRAPE_JOB}"}}[1m])'},
                 timeout=5.0,
             )
             result = response.json().get("data", {}).get("result")
-            if isinstance(result, list) and any(r["value"][1] == "1" for r in result):
+            if isinstance(result, list) and any(float(r["value"][1]) >= 2 for r in result):
                 return
             time.sleep(0.2)
         raise ServerFailed(
-            f"{self.name} had no successful scrape of the exporter within {timeout_s} s "
-            f"(up = {result!r})\n{self.log_tail()}"
+            f"{self.name} had fewer than two successful scrapes of the exporter within "
+            f"{timeout_s} s (sum_over_time(up[1m]) = {result!r})\n{self.log_tail()}"
         )
 
     def __enter__(self) -> "MetricsServer":
