@@ -84,6 +84,15 @@ class MetricsBackend(Protocol):
         """
         ...
 
+    async def version_history(self, plan: RangePlan, *, deployment: str) -> dict[str, Series]:
+        """Which versions of ``deployment`` served at each plan step, keyed by version.
+
+        Each series is on the plan's grid: 1 while the version served, NaN otherwise. It
+        comes from the version info metric, or from the request rate per version for a
+        deployment without one. Raises BadQuery when the plan asks for over 11,000 points.
+        """
+        ...
+
     async def aclose(self) -> None:
         """Release the HTTP client and anything else the backend holds."""
         ...
