@@ -35,7 +35,9 @@ class VersionPrice:
         if not self.version:
             raise ValueError("a price needs the version it applies to")
 
-    def per_hour(self, input_tokens_per_s: FloatArray, output_tokens_per_s: FloatArray) -> FloatArray:
+    def per_hour(
+        self, input_tokens_per_s: FloatArray, output_tokens_per_s: FloatArray
+    ) -> FloatArray:
         """Cost per hour at each sample of the version's token rates.
 
         A token rate counts only when it has a price; NaN where a priced rate is unknown.
@@ -51,9 +53,7 @@ class VersionPrice:
         return cost
 
 
-def price_for(
-    prices: Sequence[VersionPrice], deployment: str, version: str
-) -> VersionPrice | None:
+def price_for(prices: Sequence[VersionPrice], deployment: str, version: str) -> VersionPrice | None:
     """The price of ``version`` in ``deployment``: one naming the deployment wins."""
     exact = next((p for p in prices if p.version == version and p.deployment == deployment), None)
     if exact is not None:
