@@ -1,10 +1,15 @@
-"""Typed settings: profiles (one per environment) and UI preferences."""
+"""Typed settings: profiles (one per environment), UI preferences and dashboards."""
 
+import dataclasses
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from console.domain.cost import VersionPrice
+from console.domain.signals import Signal
 from console.domain.slo import SloThresholds
 
 SCHEMA_VERSION = 1
@@ -12,6 +17,11 @@ DEMO_PROFILE_NAME = "demo"
 PRESETS = ("vllm", "tgi", "llamacpp", "triton", "otel")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _HEADER_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_DATASOURCE_UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+GRID_COLUMNS = 12
+"""A dashboard is this many columns wide."""
+GRID_ROWS = 200
+"""...and at most this many rows deep (a bound, so a typo like row_span = 1e9 cannot hang)."""
 
 
 class AuthKind(StrEnum):
@@ -73,6 +83,10 @@ class Profile:
     timeout_s: float = 10.0
     rate_window_s: float = 300.0
     slo: SloThresholds = field(default_factory=SloThresholds)
+    grafana_url: str | None = None
+    grafana_datasource: str | None = None
+    canary_min_requests: float = 100.0
+    prices: tuple[VersionPrice, ...] = ()
 
     def __post_init__(self) -> None:
         validate_profile(self)
@@ -95,15 +109,15 @@ def validate_profile(profile: Profile) -> None:
             "name", f"{profile.name!r} must be 1-64 letters, digits, '.', '_' or '-'"
         )
     if not profile.is_demo:
-        parts = urlsplit(profile.prometheus_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SettingsError(
-                "prometheus_url", f"{profile.prometheus_url!r} is not an http(s) URL"
-            )
-        if parts.username or parts.password:
-            raise SettingsError(
-                "prometheus_url", "must not contain credentials; use --auth and the keyring"
-            )
+        _check_http_url("prometheus_url", profile.prometheus_url, "use --auth and the keyring")
+    if profile.grafana_url is not None:
+        _check_http_url("grafana_url", profile.grafana_url, "Grafana signs you in itself")
+    uid = profile.grafana_datasource
+    if uid is not None and not _DATASOURCE_UID_RE.match(uid):
+        raise SettingsError(
+            "grafana_datasource",
+            f"{uid!r} is not a datasource UID (1-40 letters, digits, '_' or '-')",
+        )
     if profile.auth is AuthKind.BASIC and not profile.username:
         raise SettingsError("username", "basic auth needs a username")
     if profile.preset is not None and profile.preset not in PRESETS:
@@ -117,6 +131,124 @@ def validate_profile(profile: Profile) -> None:
         value = getattr(profile, key)
         if not value > 0:
             raise SettingsError(key, f"must be a positive number of seconds, got {value!r}")
+    if not (math.isfinite(profile.canary_min_requests) and profile.canary_min_requests > 0):
+        raise SettingsError(
+            "canary_min_requests",
+            f"must be a positive number of requests, got {profile.canary_min_requests!r}",
+        )
+    priced: set[tuple[str, str | None]] = set()
+    for price in profile.prices:
+        target = (price.version, price.deployment)
+        if target in priced:
+            where = f" in deployment {price.deployment!r}" if price.deployment else ""
+            raise SettingsError("prices", f"version {price.version!r}{where} has two prices")
+        priced.add(target)
+
+
+def _check_http_url(key: str, url: str, credentials_hint: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(key, f"{url!r} is not an http(s) URL")
+    if parts.username or parts.password:
+        raise SettingsError(key, f"must not contain credentials; {credentials_hint}")
+
+
+class PanelKind(StrEnum):
+    """What a pinned dashboard panel shows."""
+
+    SIGNAL = "signal"
+    """A deployment's Signal (``chart`` is the Signal value), one line per version."""
+    PROMQL = "promql"
+    """An Explore query (``expr``)."""
+    CHART = "chart"
+    """A chart of the deployment detail view that is not a Signal (``chart`` is its id)."""
+
+
+@dataclass(frozen=True)
+class PinnedPanel:
+    """A panel on a dashboard and the grid cells it covers (row and column from 0)."""
+
+    kind: PanelKind
+    title: str
+    deployment: str | None = None
+    chart: str | None = None
+    expr: str | None = None
+    row: int = 0
+    column: int = 0
+    row_span: int = 1
+    column_span: int = 1
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "kind", PanelKind(self.kind))
+        except ValueError:
+            allowed = ", ".join(kind.value for kind in PanelKind)
+            raise SettingsError("kind", f"{self.kind!r} is not one of {allowed}") from None
+        validate_panel(self)
+
+    def cells(self) -> set[tuple[int, int]]:
+        """The (row, column) cells the panel covers."""
+        return {
+            (row, column)
+            for row in range(self.row, self.row + self.row_span)
+            for column in range(self.column, self.column + self.column_span)
+        }
+
+    @property
+    def subject(self) -> tuple[PanelKind, str | None, str | None, str | None]:
+        """What the panel shows, wherever it is and whatever its title."""
+        return (self.kind, self.deployment, self.chart, self.expr)
+
+
+def validate_panel(panel: PinnedPanel) -> None:
+    """Raise SettingsError naming the first field of ``panel`` with an impossible value."""
+    if not panel.title.strip():
+        raise SettingsError("title", "must not be empty")
+    if panel.kind is PanelKind.PROMQL and not (panel.expr and panel.expr.strip()):
+        raise SettingsError("expr", "a promql panel needs the query in 'expr'")
+    if panel.kind in (PanelKind.SIGNAL, PanelKind.CHART):
+        if not panel.deployment:
+            raise SettingsError("deployment", f"a {panel.kind} panel needs its deployment")
+        if not panel.chart:
+            raise SettingsError("chart", f"a {panel.kind} panel needs the chart it shows")
+    if panel.kind is PanelKind.SIGNAL and panel.chart not in set(Signal):
+        allowed = ", ".join(signal.value for signal in Signal)
+        raise SettingsError("chart", f"{panel.chart!r} is not one of {allowed}")
+    for key in ("row", "column"):
+        if getattr(panel, key) < 0:
+            raise SettingsError(key, f"must be 0 or more, got {getattr(panel, key)}")
+    for key in ("row_span", "column_span"):
+        if getattr(panel, key) < 1:
+            raise SettingsError(key, f"must be 1 or more, got {getattr(panel, key)}")
+    if panel.row + panel.row_span > GRID_ROWS:
+        raise SettingsError(
+            "row_span" if panel.row < GRID_ROWS else "row",
+            f"rows {panel.row}-{panel.row + panel.row_span - 1} do not fit "
+            f"the {GRID_ROWS} rows of the grid (numbered from 0)",
+        )
+    if panel.column >= GRID_COLUMNS:
+        raise SettingsError("column", f"must be below {GRID_COLUMNS}, got {panel.column}")
+    if panel.column + panel.column_span > GRID_COLUMNS:
+        raise SettingsError(
+            "column_span",
+            f"columns {panel.column}-{panel.column + panel.column_span - 1} do not fit "
+            f"the {GRID_COLUMNS} columns of the grid (numbered from 0)",
+        )
+
+
+def validate_dashboard(panels: tuple[PinnedPanel, ...]) -> None:
+    """Raise SettingsError keyed ``[i]`` when panel ``i`` covers a cell of an earlier panel."""
+    taken: dict[tuple[int, int], int] = {}
+    for index, panel in enumerate(panels):
+        for cell in sorted(panel.cells()):
+            if cell in taken:
+                other = taken[cell]
+                raise SettingsError(
+                    f"[{index}]",
+                    f"{panel.title!r} overlaps {panels[other].title!r} "
+                    f"at row {cell[0]}, column {cell[1]}",
+                )
+            taken[cell] = index
 
 
 @dataclass(frozen=True)
@@ -134,6 +266,20 @@ class Settings:
 
     profiles: tuple[Profile, ...] = ()
     ui: UiSettings = field(default_factory=UiSettings)
+    dashboards: Mapping[str, tuple[PinnedPanel, ...]] = field(default_factory=dict)
+    """Pinned panels per profile name; the demo's too, though the demo is no saved profile."""
+
+    def __post_init__(self) -> None:
+        dashboards = {name: tuple(panels) for name, panels in self.dashboards.items() if panels}
+        object.__setattr__(self, "dashboards", dashboards)
+        for name, panels in dashboards.items():
+            key = f"dashboards.{name}"
+            if name != DEMO_PROFILE_NAME and self.profile(name) is None:
+                raise SettingsError(key, f"there is no profile called {name!r}")
+            try:
+                validate_dashboard(panels)
+            except SettingsError as exc:
+                raise SettingsError(f"{key}{exc.key}", exc.message) from None
 
     def profile(self, name: str) -> Profile | None:
         """The profile called ``name``, if any."""
@@ -142,11 +288,23 @@ class Settings:
     def with_profile(self, profile: Profile) -> "Settings":
         """A copy where ``profile`` is added or replaces the one of the same name."""
         others = tuple(p for p in self.profiles if p.name != profile.name)
-        return Settings(profiles=(*others, profile), ui=self.ui)
+        return dataclasses.replace(self, profiles=(*others, profile))
 
     def without_profile(self, name: str) -> "Settings":
-        """A copy without the profile called ``name``."""
-        return Settings(profiles=tuple(p for p in self.profiles if p.name != name), ui=self.ui)
+        """A copy without the profile called ``name`` and its dashboard."""
+        return dataclasses.replace(
+            self,
+            profiles=tuple(p for p in self.profiles if p.name != name),
+            dashboards={k: v for k, v in self.dashboards.items() if k != name},
+        )
+
+    def dashboard(self, name: str) -> tuple[PinnedPanel, ...]:
+        """The panels pinned to profile ``name``'s dashboard (empty when none)."""
+        return self.dashboards.get(name, ())
+
+    def with_dashboard(self, name: str, panels: tuple[PinnedPanel, ...]) -> "Settings":
+        """A copy where profile ``name``'s dashboard is ``panels``; raises SettingsError."""
+        return dataclasses.replace(self, dashboards={**self.dashboards, name: panels})
 
 
 DEMO_PROFILE = Profile(

@@ -14,6 +14,7 @@ from console.config.settings import (
     DEMO_PROFILE_NAME,
     SCHEMA_VERSION,
     AuthKind,
+    PinnedPanel,
     Profile,
     Role,
     Settings,
@@ -21,13 +22,18 @@ from console.config.settings import (
     Theme,
     UiSettings,
 )
+from console.domain.cost import VersionPrice
 from console.domain.signals import Signal
 from console.domain.slo import SloThresholds, Threshold
 
 _PROFILE_KEYS = {f.name for f in fields(Profile)} - {"name"}
 _UI_KEYS = {f.name for f in fields(UiSettings)}
+_PRICE_FIELDS = {f.name: f.type for f in fields(VersionPrice)}
+_PANEL_FIELDS = {f.name: f.type for f in fields(PinnedPanel)}
 _E = TypeVar("_E", bound=StrEnum)
-_TOP_KEYS = {"schema_version", "profiles", "ui"}
+_TOP_KEYS = {"schema_version", "profiles", "ui", "dashboards"}
+_INDEXED_KEY = re.compile(r"^(.+?)\[(\d+)\](?:\.(.+))?$")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class ConfigError(Exception):
@@ -105,7 +111,66 @@ def parse_settings(text: str, path: Path) -> Settings:
         ui = _parse_ui(ui_table)
     except SettingsError as exc:
         raise ConfigError(path, locate(("ui",), exc.key), f"ui.{exc.key}", exc.message) from exc
-    return Settings(profiles=tuple(profiles), ui=ui)
+    dashboards = _parse_dashboards(data.get("dashboards", {}), path, locate)
+    try:
+        return Settings(profiles=tuple(profiles), ui=ui, dashboards=dashboards)
+    except SettingsError as exc:
+        line = _line_of(locate, ("dashboards",), exc.key.removeprefix("dashboards."))
+        raise ConfigError(path, line, exc.key, exc.message) from exc
+
+
+def _parse_dashboards(
+    table: Any, path: Path, locate: "_Locator"
+) -> dict[str, tuple[PinnedPanel, ...]]:
+    if not isinstance(table, dict):
+        raise ConfigError(path, locate(("",), "dashboards"), "dashboards", "must be a table")
+    dashboards = {}
+    for name, panels in table.items():
+        try:
+            dashboards[name] = _panels_from_array(panels)
+        except SettingsError as exc:
+            key = f"{name}{exc.key}"
+            line = _line_of(locate, ("dashboards",), key)
+            raise ConfigError(path, line, f"dashboards.{key}", exc.message) from exc
+    return dashboards
+
+
+def _panels_from_array(value: Any) -> tuple[PinnedPanel, ...]:
+    if not isinstance(value, list):
+        raise SettingsError("", "must be an array of tables ([[dashboards.NAME]])")
+    panels = []
+    for index, table in enumerate(value):
+        try:
+            kwargs = _typed_table(table, _PANEL_FIELDS)
+            missing = [key for key in ("kind", "title") if key not in kwargs]
+            if missing:
+                raise SettingsError("", f"needs {' and '.join(map(repr, missing))}")
+            panels.append(PinnedPanel(**kwargs))
+        except SettingsError as exc:
+            raise SettingsError(f"[{index}].{exc.key}".rstrip("."), exc.message) from None
+    return tuple(panels)
+
+
+def _typed_table(table: Any, types: dict[str, Any]) -> dict[str, Any]:
+    """The values of a table of a dataclass's fields, each checked against its field's type."""
+    if not isinstance(table, dict):
+        raise SettingsError("", "must be a table")
+    for key, value in table.items():
+        kind = types.get(key)
+        if kind is None:
+            raise SettingsError(key, f"unknown key; use one of {', '.join(types)}")
+        if kind is int:
+            valid = isinstance(value, int) and not isinstance(value, bool)
+            expected = "a whole number"
+        elif kind is float:
+            valid = isinstance(value, int | float) and not isinstance(value, bool)
+            expected = "a number"
+        else:
+            valid = isinstance(value, str)
+            expected = "a string"
+        if not valid:
+            raise SettingsError(key, f"must be {expected}, got {value!r}")
+    return {key: float(v) if types[key] is float else v for key, v in table.items()}
 
 
 def _parse_profile(name: str, table: Any, path: Path, locate: "_Locator") -> Profile:
@@ -122,9 +187,30 @@ def _parse_profile(name: str, table: Any, path: Path, locate: "_Locator") -> Pro
     try:
         return _profile_from_table(name, table)
     except SettingsError as exc:
-        sub = exc.key.split(".")
-        line = locate((*section, *sub[:-1]), sub[-1]) or locate(section, sub[0])
+        line = _line_of(locate, section, exc.key)
         raise ConfigError(path, line, f"profiles.{name}.{exc.key}", exc.message) from exc
+
+
+def _line_of(locate: "_Locator", section: tuple[str, ...], key: str) -> int | None:
+    """The line of ``key`` (dotted, maybe with one ``name[i]`` array index) under ``section``.
+
+    Falls back to the enclosing table or array, so an error always points somewhere near.
+    """
+    indexed = _INDEXED_KEY.match(key)
+    if indexed:
+        array, index, sub = indexed.group(1), int(indexed.group(2)), indexed.group(3)
+        table = (*section, array)
+        return (
+            (locate(table, sub, index) if sub else None)
+            or locate(table, None, index)
+            or locate(section, array)
+        )
+    sub_keys = key.split(".")
+    return (
+        locate((*section, *sub_keys[:-1]), sub_keys[-1])
+        or locate(section, sub_keys[0])
+        or locate((*section, sub_keys[0]), None, 0)
+    )
 
 
 def _profile_from_table(name: str, table: dict[str, Any]) -> Profile:
@@ -150,6 +236,12 @@ def _convert_profile_value(key: str, value: Any) -> Any:
         return tuple(value.items())
     if key == "slo":
         return _parse_slo(value)
+    if key == "prices":
+        return _parse_prices(value)
+    if key == "canary_min_requests":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(key, f"must be a number of requests, got {value!r}")
+        return float(value)
     if key in ("insecure", "protected"):
         if not isinstance(value, bool):
             raise SettingsError(key, f"must be true or false, got {value!r}")
@@ -184,6 +276,25 @@ def _parse_slo(value: Any) -> SloThresholds:
     return SloThresholds(**thresholds)
 
 
+def _parse_prices(value: Any) -> tuple[VersionPrice, ...]:
+    if not isinstance(value, list):
+        raise SettingsError("prices", "must be an array of tables ([[profiles.NAME.prices]])")
+    prices = []
+    for index, table in enumerate(value):
+        key = f"prices[{index}]"
+        try:
+            kwargs = _typed_table(table, _PRICE_FIELDS)
+        except SettingsError as exc:
+            raise SettingsError(f"{key}.{exc.key}".rstrip("."), exc.message) from None
+        if "version" not in kwargs:
+            raise SettingsError(key, "needs the version it applies to")
+        try:
+            prices.append(VersionPrice(**kwargs))
+        except ValueError as exc:
+            raise SettingsError(key, str(exc)) from None
+    return tuple(prices)
+
+
 def _parse_ui(table: Any) -> UiSettings:
     if not isinstance(table, dict):
         raise SettingsError("ui", "must be a table")
@@ -212,32 +323,58 @@ def _enum(cls: type[_E], key: str, value: Any) -> _E:
 
 
 def dump_settings(settings: Settings) -> str:
-    """The TOML text for ``settings`` (defaults are written too, so the file documents them)."""
-    profiles: dict[str, Any] = {}
-    for profile in settings.profiles:
-        table: dict[str, Any] = {}
-        for f in fields(Profile):
-            value = getattr(profile, f.name)
-            if f.name == "name" or value is None:
-                continue
-            if f.name in ("headers", "queries"):
-                value = dict(value)
-            elif f.name == "slo":
-                value = {
-                    s.name: {
-                        "warn": getattr(value, s.name).warn,
-                        "alert": getattr(value, s.name).alert,
-                    }
-                    for s in fields(SloThresholds)
-                }
-            elif isinstance(value, AuthKind | Role):
-                value = value.value
-            table[f.name] = value
-        profiles[profile.name] = table
+    """The TOML text for ``settings`` (defaults are written too, so the file documents them).
+
+    Prices and dashboard panels are arrays of tables (``[[profiles.NAME.prices]]``,
+    ``[[dashboards.NAME]]``), one key a line, easy to edit by hand and to point errors at.
+    """
     ui: dict[str, Any] = {"theme": settings.ui.theme.value, "range_s": settings.ui.range_s}
     if settings.ui.last_profile:
         ui["last_profile"] = settings.ui.last_profile
-    return tomli_w.dumps({"schema_version": SCHEMA_VERSION, "ui": ui, "profiles": profiles})
+    chunks = [tomli_w.dumps({"schema_version": SCHEMA_VERSION, "ui": ui})]
+    for profile in settings.profiles:
+        chunks.append(tomli_w.dumps({"profiles": {profile.name: _profile_table(profile)}}))
+        header = f"profiles.{_toml_key(profile.name)}.prices"
+        chunks.extend(_array_table(header, _non_null(p)) for p in profile.prices)
+    for name, panels in settings.dashboards.items():
+        header = f"dashboards.{_toml_key(name)}"
+        chunks.extend(_array_table(header, _non_null(panel)) for panel in panels)
+    return "\n".join(chunks)
+
+
+def _array_table(header: str, table: dict[str, Any]) -> str:
+    return f"[[{header}]]\n{tomli_w.dumps(table)}"
+
+
+def _non_null(item: VersionPrice | PinnedPanel) -> dict[str, Any]:
+    values = ((f.name, getattr(item, f.name)) for f in fields(item))
+    return {key: value for key, value in values if value is not None}
+
+
+def _toml_key(name: str) -> str:
+    return name if _BARE_KEY.match(name) else f'"{name}"'
+
+
+def _profile_table(profile: Profile) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for f in fields(Profile):
+        value = getattr(profile, f.name)
+        if f.name in ("name", "prices") or value is None:
+            continue
+        if f.name in ("headers", "queries"):
+            value = dict(value)
+        elif f.name == "slo":
+            value = {
+                s.name: {
+                    "warn": getattr(value, s.name).warn,
+                    "alert": getattr(value, s.name).alert,
+                }
+                for s in fields(SloThresholds)
+            }
+        elif isinstance(value, AuthKind | Role):
+            value = value.value
+        table[f.name] = value
+    return table
 
 
 def _decode_error_line(message: str, text: str) -> int | None:
@@ -256,18 +393,34 @@ class _Locator:
     def __init__(self, text: str) -> None:
         self._lines = text.splitlines()
 
-    def __call__(self, table: tuple[str, ...], key: str | None) -> int | None:
+    def __call__(
+        self, table: tuple[str, ...], key: str | None, index: int | None = None
+    ) -> int | None:
+        """The line of ``key`` in ``table`` (its header when ``key`` is None); ``index``
+        picks one table of an array of tables (``[[table]]``)."""
         target = tuple(part for part in table if part)
         current: tuple[str, ...] = ()
+        occurrence: int | None = None
+        seen: dict[tuple[str, ...], int] = {}
         for number, line in enumerate(self._lines, start=1):
             header = self._HEADER.match(line)
             if header:
                 current = _split_dotted(header.group(1))
-                if current == (target if key is None else (*target, key)):
+                occurrence = None
+                if line.lstrip().startswith("[["):
+                    occurrence = seen.get(current, 0)
+                    seen[current] = occurrence + 1
+                wanted = target if key is None else (*target, key)
+                if current == wanted and occurrence == index:
                     return number
                 continue
             match = self._KEY.match(line)
-            if match and current == target and match.group(1).strip("\"'") == key:
+            if (
+                match
+                and current == target
+                and occurrence == index
+                and match.group(1).strip("\"'") == key
+            ):
                 return number
         return None
 

@@ -31,6 +31,10 @@ from console.viewmodels.profiles import ProfileSaveError, ProfilesViewModel
 
 AUTO_PRESET = "auto (detect from metric names)"
 SESSION_ONLY_TEXT = "Keep the secret for this session only"
+PRICES_HINT = (
+    "Prices per model version (per 1k tokens or per GPU-hour) are set in the config file, "
+    "as [[profiles.NAME.prices]] tables."
+)
 
 
 class ConnectionDialog(QDialog):
@@ -115,6 +119,21 @@ class ConnectionDialog(QDialog):
         self.preset.addItem(AUTO_PRESET, None)
         for preset in PRESETS:
             self.preset.addItem(preset, preset)
+        self.grafana_url = QLineEdit()
+        self.grafana_url.setPlaceholderText("https://grafana.example.com (optional)")
+        self.grafana_datasource = QLineEdit()
+        self.grafana_datasource.setPlaceholderText("datasource UID, e.g. P1809F7CD0C75ACF3")
+        self.canary_min_requests = QDoubleSpinBox()
+        self.canary_min_requests.setRange(1.0, 1e9)
+        self.canary_min_requests.setDecimals(0)
+        self.canary_min_requests.setSuffix(" requests")
+        self.canary_min_requests.setToolTip(
+            "Below this many requests per version in the rate window, the canary "
+            "comparison says 'inconclusive'."
+        )
+        self.prices_hint = QLabel(PRICES_HINT)
+        self.prices_hint.setObjectName("formHint")
+        self.prices_hint.setWordWrap(True)
         self.test_button = QPushButton("Test connection")
         self.test_button.clicked.connect(self.test_connection)
         self.test_result = QLabel()
@@ -156,6 +175,10 @@ class ConnectionDialog(QDialog):
         form.addRow("Role", self.role)
         form.addRow("", self.protected)
         form.addRow("Engine preset", self.preset)
+        form.addRow("Grafana URL", self.grafana_url)
+        form.addRow("Grafana datasource", self.grafana_datasource)
+        form.addRow("Canary minimum", self.canary_min_requests)
+        form.addRow("Prices", self.prices_hint)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_result, 1)
@@ -169,6 +192,7 @@ class ConnectionDialog(QDialog):
     def _fill(self, profile: Profile | None) -> None:
         if profile is None:
             self.refresh.setValue(15.0)
+            self.canary_min_requests.setValue(Profile.canary_min_requests)
             return
         self.name.setText(profile.name)
         self.name.setReadOnly(True)
@@ -188,6 +212,9 @@ class ConnectionDialog(QDialog):
         self.role.setCurrentIndex(self.role.findData(profile.role))
         self.protected.setChecked(profile.protected)
         self.preset.setCurrentIndex(self.preset.findData(profile.preset))
+        self.grafana_url.setText(profile.grafana_url or "")
+        self.grafana_datasource.setText(profile.grafana_datasource or "")
+        self.canary_min_requests.setValue(profile.canary_min_requests)
 
     def profile_from_form(self) -> Profile:
         """The profile the form describes; raises SettingsError naming the bad field."""
@@ -205,8 +232,11 @@ class ConnectionDialog(QDialog):
             "role": Role(self.role.currentData()),
             "protected": self.protected.isChecked(),
             "preset": self.preset.currentData(),
+            "grafana_url": self.grafana_url.text().strip() or None,
+            "grafana_datasource": self.grafana_datasource.text().strip() or None,
+            "canary_min_requests": float(self.canary_min_requests.value()),
         }
-        if self._original is not None:  # keep what the form does not show (queries, SLOs…)
+        if self._original is not None:  # keep what the form does not show (queries, prices…)
             return dataclasses.replace(self._original, **values)
         return Profile(**values)
 

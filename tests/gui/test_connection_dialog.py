@@ -13,8 +13,9 @@ from console.config import paths
 from console.config.secrets import SecretStore
 from console.config.settings import AuthKind, Profile
 from console.config.store import ConfigStore
+from console.domain.cost import VersionPrice
 from console.services.fleet import FleetService
-from console.ui.connection_dialog import SESSION_ONLY_TEXT, ConnectionDialog
+from console.ui.connection_dialog import PRICES_HINT, SESSION_ONLY_TEXT, ConnectionDialog
 from console.viewmodels.profiles import ProfilesViewModel
 from tests.conftest import ConsoleDirs
 from tests.support.fake_backend import FakeBackend, fake_service
@@ -214,3 +215,40 @@ def test_keyring_calls_run_on_the_io_loop_and_a_refusal_keeps_the_dialog_open(
         edit.save()
     assert backend.entries == {("sre-console", "prod-eu:token"): TOKEN}
     assert backend.threads == {"io-loop"}
+
+
+def test_grafana_and_canary_fields_are_saved_and_prices_are_kept(
+    qtbot, make_profiles, console_dirs: ConsoleDirs
+) -> None:
+    store = ConfigStore(paths.config_file())
+    prices = (VersionPrice("v2", per_gpu_hour=2.5, gpus=4.0),)
+    store.save(store.load().with_profile(Profile("prod-eu", "https://p:9090", prices=prices)))
+    profiles: ProfilesViewModel = make_profiles()
+    view = ConnectionDialog(profiles, profiles.profile("prod-eu"))
+    qtbot.addWidget(view)
+    assert view.canary_min_requests.value() == 100
+    assert view.prices_hint.text() == PRICES_HINT
+    view.grafana_url.setText(" https://grafana.example:3000 ")
+    view.grafana_datasource.setText("P1809F7CD0C75ACF3")
+    view.canary_min_requests.setValue(500)
+    with qtbot.waitSignal(view.accepted):
+        view.save()
+    saved = ConfigStore(paths.config_file()).load().profile("prod-eu")
+    assert saved is not None
+    assert saved.grafana_url == "https://grafana.example:3000"
+    assert saved.grafana_datasource == "P1809F7CD0C75ACF3"
+    assert saved.canary_min_requests == 500.0
+    assert saved.prices == prices, "prices live in the file only; the form keeps them"
+
+    again = ConnectionDialog(profiles, saved)
+    qtbot.addWidget(again)
+    assert again.grafana_url.text() == "https://grafana.example:3000"
+    assert again.canary_min_requests.value() == 500
+
+
+def test_grafana_url_with_credentials_is_refused(qtbot, dialog) -> None:
+    fill(dialog)
+    dialog.grafana_url.setText("https://admin:admin@grafana.example")
+    dialog.save()
+    assert dialog.form_error.text().startswith("grafana_url: must not contain credentials")
+    assert not paths.config_file().exists()

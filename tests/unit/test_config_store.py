@@ -1,5 +1,6 @@
 """The TOML config: round trip, errors naming file/line/key, atomic and never lossy."""
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -7,8 +8,19 @@ import pytest
 
 from console.config import paths
 from console.config.atomic import atomic_write_text
-from console.config.settings import AuthKind, Profile, Role, Settings, Theme, UiSettings
+from console.config.settings import (
+    AuthKind,
+    PanelKind,
+    PinnedPanel,
+    Profile,
+    Role,
+    Settings,
+    Theme,
+    UiSettings,
+)
 from console.config.store import ConfigError, ConfigStore, dump_settings
+from console.domain.cost import VersionPrice
+from console.domain.signals import Signal
 from console.domain.slo import SloThresholds, Threshold
 
 PROFILE = Profile(
@@ -157,3 +169,227 @@ def test_profile_validation_names_the_field(kwargs: dict[str, object], key: str)
     values.update(kwargs)
     with pytest.raises(ValueError, match=rf"^{key}: "):
         Profile(**values)  # type: ignore[arg-type]
+
+
+PRICED = dataclasses.replace(
+    PROFILE,
+    grafana_url="https://grafana.example:3000/",
+    grafana_datasource="P1809F7CD0C75ACF3",
+    canary_min_requests=250.0,
+    prices=(
+        VersionPrice("v1", per_gpu_hour=2.5, gpus=4.0),
+        VersionPrice("v2", deployment="chat", per_1k_input_tokens=0.01, currency="EUR"),
+    ),
+)
+DASHBOARDS = {
+    "prod-eu": (
+        PinnedPanel(PanelKind.SIGNAL, "chat p95", "chat", Signal.P95_LATENCY.value, column_span=6),
+        PinnedPanel(PanelKind.PROMQL, "GPU", expr='sum(rate(x{a="b"}[5m]))', column=6, row_span=2),
+    ),
+    "demo": (PinnedPanel(PanelKind.CHART, "cost", "chat-llama", "cost_per_hour", row=3),),
+}
+
+
+def test_round_trip_of_grafana_canary_prices_and_dashboards(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path / "config.toml")
+    settings = Settings(profiles=(PRICED,), dashboards=DASHBOARDS)
+    store.save(settings)
+    assert store.load() == settings
+    assert store.load().dashboard("demo") == DASHBOARDS["demo"]
+    text = (tmp_path / "config.toml").read_text()
+    assert "schema_version = 1" in text
+    assert text.count("[[profiles.prod-eu.prices]]") == 2
+    assert text.count("[[dashboards.prod-eu]]") == 2 and "[[dashboards.demo]]" in text
+
+
+def test_a_config_without_the_new_keys_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'schema_version = 1\n[ui]\ntheme = "dark"\n'
+        '[profiles.old]\nprometheus_url = "http://127.0.0.1:9090"\n'
+    )
+    profile = ConfigStore(path).load().profile("old")
+    assert profile is not None
+    assert (profile.grafana_url, profile.grafana_datasource) == (None, None)
+    assert profile.canary_min_requests == 100.0 and profile.prices == ()
+    assert ConfigStore(path).load().dashboards == {}
+
+
+def test_hand_written_inline_prices_load(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'schema_version = 1\n[profiles.a]\nprometheus_url = "http://x:9090"\n'
+        'prices = [{ version = "v1", per_gpu_hour = 3 }]\n'
+    )
+    profile = ConfigStore(path).load().profile("a")
+    assert profile is not None and profile.prices == (VersionPrice("v1", per_gpu_hour=3.0),)
+
+
+def write_full_config(tmp_path: Path, replace: tuple[str, str]) -> Path:
+    path = tmp_path / "config.toml"
+    text = dump_settings(Settings(profiles=(PRICED,), dashboards=DASHBOARDS))
+    assert replace[0] in text, replace[0]
+    path.write_text(text.replace(*replace, 1))
+    return path
+
+
+def nth_line_of(path: Path, needle: str, nth: int) -> int:
+    lines = enumerate(path.read_text().splitlines(), 1)
+    return [i for i, line in lines if needle in line][nth]
+
+
+@pytest.mark.parametrize(
+    ("replace", "key", "needle", "nth", "message"),
+    [
+        (
+            ('grafana_url = "https://grafana', 'grafana_url = "https://admin:pw@grafana'),
+            "profiles.prod-eu.grafana_url",
+            "grafana_url",
+            0,
+            "credentials",
+        ),
+        (
+            ('grafana_url = "https://grafana.example:3000/"', 'grafana_url = "grafana:3000"'),
+            "profiles.prod-eu.grafana_url",
+            "grafana_url",
+            0,
+            "not an http(s) URL",
+        ),
+        (
+            ('grafana_datasource = "P1809F7CD0C75ACF3"', 'grafana_datasource = "a b"'),
+            "profiles.prod-eu.grafana_datasource",
+            "grafana_datasource",
+            0,
+            "not a datasource UID",
+        ),
+        (
+            ("canary_min_requests = 250.0", "canary_min_requests = 0"),
+            "profiles.prod-eu.canary_min_requests",
+            "canary_min_requests",
+            0,
+            "positive",
+        ),
+        (
+            ("canary_min_requests = 250.0", 'canary_min_requests = "lots"'),
+            "profiles.prod-eu.canary_min_requests",
+            "canary_min_requests",
+            0,
+            "number of requests",
+        ),
+        (
+            (
+                "per_1k_output_tokens = 0.0\nper_gpu_hour = 0.0",
+                'per_1k_output_tokens = "four"\nper_gpu_hour = 0.0',
+            ),
+            "profiles.prod-eu.prices[1].per_1k_output_tokens",
+            "four",
+            0,
+            "must be a number",
+        ),
+        (
+            ("per_gpu_hour = 2.5", "per_gpu_hour = -2.5"),
+            "profiles.prod-eu.prices[0]",
+            "[[profiles.prod-eu.prices]]",
+            0,
+            "per_gpu_hour must be >= 0",
+        ),
+        (
+            ('currency = "EUR"', 'currency = "EUR"\ndiscount = 0.5'),
+            "profiles.prod-eu.prices[1].discount",
+            "discount",
+            0,
+            "unknown key",
+        ),
+        (
+            ('version = "v2"\ndeployment = "chat"\n', 'version = "v1"\n'),
+            "profiles.prod-eu.prices",
+            "[[profiles.prod-eu.prices]]",
+            0,
+            "version 'v1' has two prices",
+        ),
+        (
+            ('kind = "promql"', 'kind = "table"'),
+            "dashboards.prod-eu[1].kind",
+            "table",
+            0,
+            "not one of",
+        ),
+        (
+            ('expr = "sum', 'query = "sum'),
+            "dashboards.prod-eu[1].query",
+            "query",
+            0,
+            "unknown key",
+        ),
+        (
+            ("row_span = 2", "row_span = 0"),
+            "dashboards.prod-eu[1].row_span",
+            "row_span = 0",
+            0,
+            "1 or more",
+        ),
+        (
+            (
+                "column = 6\nrow_span = 2\ncolumn_span = 1",
+                "column = 10\nrow_span = 2\ncolumn_span = 3",
+            ),
+            "dashboards.prod-eu[1].column_span",
+            "column_span = 3",
+            0,
+            "columns 10-12 do not fit the 12 columns",
+        ),
+        (
+            ("column = 6", "column = 12"),
+            "dashboards.prod-eu[1].column",
+            "column = 12",
+            0,
+            "must be below 12",
+        ),
+        (
+            ("column = 6", "column = 5"),
+            "dashboards.prod-eu[1]",
+            "[[dashboards.prod-eu]]",
+            1,
+            "'GPU' overlaps 'chat p95' at row 0, column 5",
+        ),
+        (
+            ('chart = "p95_latency_s"', 'chart = "p96_latency_s"'),
+            "dashboards.prod-eu[0].chart",
+            "p96_latency_s",
+            0,
+            "not one of",
+        ),
+        (
+            ('chart = "cost_per_hour"\n', ""),
+            "dashboards.demo[0].chart",
+            "[[dashboards.demo]]",
+            0,
+            "needs the chart",
+        ),
+        (
+            ("row = 3", "row = true"),
+            "dashboards.demo[0].row",
+            "row = true",
+            0,
+            "whole number",
+        ),
+        (
+            ("[[dashboards.demo]]", "[[dashboards.staging]]"),
+            "dashboards.staging",
+            "[[dashboards.staging]]",
+            0,
+            "no profile called 'staging'",
+        ),
+    ],
+)
+def test_new_keys_errors_name_file_line_and_key(
+    tmp_path: Path, replace: tuple[str, str], key: str, needle: str, nth: int, message: str
+) -> None:
+    path = write_full_config(tmp_path, replace)
+    with pytest.raises(ConfigError) as caught:
+        ConfigStore(path).load()
+    error = caught.value
+    assert error.key == key
+    assert error.line == nth_line_of(path, needle, nth)
+    assert str(error).startswith(f"{path}:{error.line}: {key}: ")
+    assert message in str(error)
