@@ -1,0 +1,423 @@
+"""A time-series chart: one line per name (model version), annotations, crosshair, export."""
+
+import html
+import time
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QPalette, QTextDocument
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from console.config.atomic import atomic_write_text
+from console.domain.annotations import Annotation
+from console.domain.series import FloatArray
+from console.ui import format as fmt
+from console.ui.charts.csv_export import chart_csv
+from console.ui.charts.palette import MARK_STYLES, assign_slot, blend, is_dark, line_colour
+from console.ui.charts.status_overlay import StatusOverlay
+from console.ui.charts.units import label_axis, readout
+
+Lines = Mapping[str, tuple[FloatArray, FloatArray]]
+
+_MOUSE_RATE_HZ = 60
+_LEFT_AXIS_WIDTH = 64  # fixed, so that the time axes of stacked charts line up
+_LINE_WIDTH = 1  # wider lines take Qt's slow path: several times the paint time
+_BINS_PER_PIXEL = 2.0
+_MARK_LABEL_CHARS = 24
+_MARK_LABEL_ROWS = (0.93, 0.82, 0.71)
+_DAY_S = 86400.0
+
+
+class TimeChart(QWidget):
+    """Lines over a local-time axis; wheel zooms and drag pans the time axis only.
+
+    The y axis follows the visible data. Double-click resets the range and emits
+    ``resetRequested``; hovering shows a crosshair, every line's value at that time and emits
+    ``crosshairMoved``. Arrays passed to ``set_lines`` are kept, not copied: do not mutate them.
+    """
+
+    crosshairMoved = Signal(float)
+    crosshairLeft = Signal()
+    resetRequested = Signal()
+
+    def __init__(self, title: str, unit: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.unit = unit
+        self._data: dict[str, tuple[FloatArray, FloatArray]] = {}
+        self._steps: dict[str, float] = {}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._slots: dict[str, int] = {}
+        self._marks: tuple[Annotation, ...] = ()
+        self._mark_lines: list[pg.InfiniteLine] = []
+        self._crosshair_x: float | None = None
+        self._theme_key: tuple[int, int] | None = None
+
+        self.title_label = QLabel(title)
+        self.title_label.setObjectName("chartTitle")
+        font = self.title_label.font()
+        font.setBold(True)
+        self.title_label.setFont(font)
+        self.readout = QLabel()
+        self.readout.setObjectName("chartReadout")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Takes the width left by the title: a new text at 60 Hz must not re-run the layout.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.plot_widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem("bottom")})
+        self.plot_widget.setMinimumHeight(120)
+        self._configure_plot()
+        self.status_overlay = StatusOverlay(self)
+
+        self._header = QHBoxLayout()
+        self._header.setContentsMargins(6, 0, 6, 0)
+        self._header.addWidget(self.title_label)
+        self._header.addWidget(self.readout, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(self._header)
+        layout.addWidget(self.plot_widget, 1)
+
+        scene = self.plot_widget.scene()
+        self._mouse_proxy = pg.SignalProxy(
+            scene.sigMouseMoved, rateLimit=_MOUSE_RATE_HZ, slot=self._on_mouse_moved
+        )
+        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        self.plot_widget.installEventFilter(self)
+        self.plot_widget.viewport().installEventFilter(self)
+        self._apply_theme()
+        self._show_readout()
+
+    @property
+    def plot_item(self) -> pg.PlotItem:
+        """The pyqtgraph PlotItem (for linking views and tests)."""
+        return self.plot_widget.getPlotItem()
+
+    def add_header_widget(self, widget: QWidget) -> None:
+        """Put ``widget`` (e.g. a menu button) at the right end of the title row."""
+        self._header.addWidget(widget)
+
+    @property
+    def view_box(self) -> pg.ViewBox:
+        """The ViewBox of the plot."""
+        return self.plot_item.getViewBox()
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def set_lines(self, lines: Lines) -> None:
+        """Show ``lines`` (name -> (unix timestamps, values), NaN = gap); unchanged lines are
+        left alone, lines no longer named are removed."""
+        checked = {name: _checked(name, *pair) for name, pair in lines.items()}
+        changed = False
+        for name in [n for n in self._curves if n not in checked]:
+            self.plot_item.removeItem(self._curves.pop(name))
+            del self._data[name]
+            self._steps.pop(name, None)
+            changed = True
+        for name in sorted(n for n in checked if n not in self._curves):
+            self._curves[name] = self._add_curve(name)
+        for name, (times, values) in checked.items():
+            shown = self._data.get(name)
+            if shown is not None and _same(shown, (times, values)):
+                continue
+            self._curves[name].setData(times, values)
+            self._data[name] = (times, values)
+            self._steps.pop(name, None)
+            changed = True
+        if changed:
+            self._show_readout()
+
+    def lines(self) -> dict[str, tuple[FloatArray, FloatArray]]:
+        """The data shown, by line name."""
+        return dict(self._data)
+
+    def colour_of(self, name: str) -> QColor:
+        """The colour of line ``name`` in the current theme."""
+        return line_colour(self._slots[name], is_dark(self.palette()))
+
+    def set_annotations(self, marks: Sequence[Annotation]) -> None:
+        """Show a vertical line with a short label at each mark; the tooltip has the full text."""
+        marks = tuple(marks)
+        if marks == self._marks:
+            return
+        self._marks = marks
+        self._draw_marks()
+
+    def annotation_lines(self) -> list[pg.InfiniteLine]:
+        """The vertical lines drawn for the annotations."""
+        return list(self._mark_lines)
+
+    def set_status(self, text: str | None) -> None:
+        """Show ``text`` over the plot ("Loading…", an error...); None removes it."""
+        self.status_overlay.show_text(text, self.plot_widget.geometry())
+
+    def status(self) -> str | None:
+        """The overlay text shown, or None."""
+        return self.status_overlay.text() if self.status_overlay.isVisible() else None
+
+    # -- crosshair ----------------------------------------------------------------------------
+
+    def values_at(self, x: float) -> dict[str, float | None]:
+        """Each line's sample at or before time ``x`` within one step; None for NaN or outside."""
+        return {name: self._value_at(name, x) for name in self._data}
+
+    def show_crosshair(self, x: float | None) -> None:
+        """Draw the crosshair at time ``x`` and list the values there; None hides it."""
+        self._crosshair_x = x
+        if x is None:
+            self._crosshair.hide()
+        else:
+            self._crosshair.setPos(x)
+            self._crosshair.show()
+        self._show_readout()
+
+    def crosshair_x(self) -> float | None:
+        """Where the crosshair is, or None when hidden."""
+        return self._crosshair_x
+
+    def readout_text(self) -> str:
+        """The legend or crosshair values line as plain text."""
+        return _plain(self.readout.text())
+
+    # -- range --------------------------------------------------------------------------------
+
+    def reset_range(self) -> None:
+        """Fit the data again; a chart whose time axis follows another one only fits y."""
+        follows = self.view_box.linkedView(pg.ViewBox.XAxis) is not None
+        self.view_box.enableAutoRange(x=None if follows else True, y=True)
+
+    # -- export -------------------------------------------------------------------------------
+
+    def export_png(self, path: str | PathLike[str]) -> None:
+        """Save the chart as it looks now as a PNG image."""
+        if not self.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write the PNG image {path}")
+
+    def export_csv(self, path: str | PathLike[str]) -> None:
+        """Save the data as CSV (time in ISO-8601 UTC and Unix seconds, a column per line)."""
+        try:
+            atomic_write_text(Path(path), chart_csv(self._data))
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise OSError(f"could not write the CSV file {path}: {reason}") from error
+
+    # -- Qt -----------------------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self._apply_theme()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.plot_widget and event.type() in (QEvent.Type.Resize, QEvent.Type.Move):
+            self._place_status()
+        elif event.type() == QEvent.Type.Leave and self._crosshair_x is not None:
+            self._mouse_proxy.flush()  # a late rate-limited move must not bring it back
+            self.show_crosshair(None)
+            self.crosshairLeft.emit()
+        return super().eventFilter(watched, event)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _configure_plot(self) -> None:
+        item = self.plot_item
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        # Major grid lines only, in an opaque colour: Qt's raster engine draws translucent
+        # cosmetic lines about ten times slower, which cost more than the curves.
+        item.showGrid(x=True, y=True, alpha=1.0)
+        for name in ("left", "bottom"):
+            item.getAxis(name).setStyle(maxTickLevel=0)
+        left = item.getAxis("left")
+        left.setWidth(_LEFT_AXIS_WIDTH)
+        label_axis(left, self.unit)
+        box = self.view_box
+        box.setMouseEnabled(x=True, y=False)
+        box.setAutoVisible(y=True)
+        self._crosshair = pg.InfiniteLine(angle=90, movable=False)
+        self._crosshair.setZValue(1000)
+        self._crosshair.hide()
+        item.addItem(self._crosshair, ignoreBounds=True)
+
+    def _place_status(self) -> None:
+        if self.status_overlay.isVisible():
+            self.status_overlay.place(self.plot_widget.geometry())
+
+    def _add_curve(self, name: str) -> pg.PlotDataItem:
+        taken = {self._slots[n] for n in self._curves}
+        remembered = self._slots.get(name)
+        if remembered is None or remembered in taken:
+            self._slots[name] = assign_slot(name, taken)
+        curve = pg.PlotDataItem(
+            name=name,
+            connect="finite",
+            pen=self._line_pen(name),
+            # Peak downsampling keeps each bin's min and max: two bins per pixel column lose
+            # nothing visible and draw less than pyqtgraph's default of five.
+            autoDownsampleFactor=_BINS_PER_PIXEL,
+            # No dynamic range limit: it recomputes the downsampled data on every change of
+            # the y range, which the auto-ranged y axis does on nearly every update.
+            dynamicRangeLimit=None,
+        )
+        self.plot_item.addItem(curve)
+        return curve
+
+    def _line_pen(self, name: str) -> pg.QtGui.QPen:
+        return pg.mkPen(self.colour_of(name), width=_LINE_WIDTH)
+
+    def _value_at(self, name: str, x: float) -> float | None:
+        times, values = self._data[name]
+        index = int(np.searchsorted(times, x, side="right")) - 1
+        if index < 0 or not np.isfinite(x):
+            return None
+        gap = x - float(times[index])
+        step = self._step(name)
+        if gap != 0 and gap >= step:
+            return None
+        value = float(values[index])
+        return value if np.isfinite(value) else None
+
+    def _step(self, name: str) -> float:
+        if name not in self._steps:
+            times = self._data[name][0]
+            self._steps[name] = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+        return self._steps[name]
+
+    def _on_mouse_moved(self, args: tuple[QPointF]) -> None:
+        position = args[0]
+        box = self.view_box
+        if not box.sceneBoundingRect().contains(position):
+            if self._crosshair_x is not None:
+                self.show_crosshair(None)
+                self.crosshairLeft.emit()
+            return
+        x = float(box.mapSceneToView(position).x())
+        self.show_crosshair(x)
+        self.crosshairMoved.emit(x)
+
+    def _on_mouse_clicked(self, event: MouseClickEvent) -> None:
+        if event.double() and event.button() == Qt.MouseButton.LeftButton:
+            event.accept()
+            self.reset_range()
+            self.resetRequested.emit()
+
+    def _show_readout(self) -> None:
+        dark = is_dark(self.palette())
+        parts = []
+        x = self._crosshair_x
+        values = self.values_at(x) if x is not None else {}
+        if x is not None:
+            parts.append(html.escape(_time_text(x, self.view_box.viewRange()[0])))
+        for name in self._data:
+            colour = line_colour(self._slots[name], dark).name()
+            part = f'<span style="color:{colour}">■</span> {html.escape(name)}'
+            if x is not None:
+                part += f" {html.escape(readout(self.unit, values[name]))}"
+            parts.append(part)
+        self.readout.setText("&nbsp;&nbsp;".join(parts))
+
+    def _draw_marks(self) -> None:
+        for line in self._mark_lines:
+            self.plot_item.removeItem(line)
+        self._mark_lines = [self._mark_line(i, mark) for i, mark in enumerate(self._marks)]
+        for line in self._mark_lines:
+            self.plot_item.addItem(line, ignoreBounds=True)
+
+    def _mark_line(self, index: int, mark: Annotation) -> pg.InfiniteLine:
+        style = MARK_STYLES[mark.kind]
+        colour = style.colour(is_dark(self.palette()))
+        fill = QColor(self.palette().color(QPalette.ColorRole.Window))
+        fill.setAlphaF(0.55)  # the label stays readable, the lines under it visible
+        line = pg.InfiniteLine(
+            pos=mark.at,
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(colour, width=1, style=style.line),
+            label=_shorten(mark.text),
+            labelOpts={
+                # staggered, so that the labels of nearby marks do not cover each other
+                "position": _MARK_LABEL_ROWS[index % len(_MARK_LABEL_ROWS)],
+                "color": colour,
+                "fill": fill,
+                "anchors": [(0, 0.5), (0, 0.5)],  # right of the line
+            },
+        )
+        tooltip = f"{mark.text}\n{mark.kind.value.replace('_', ' ')} at {_full_time(mark.at)}"
+        if mark.version:
+            tooltip += f" · version {mark.version}"
+        line.setToolTip(tooltip)
+        line.label.setToolTip(tooltip)
+        return line
+
+    def _apply_theme(self) -> None:
+        palette = self.palette()
+        background = palette.color(QPalette.ColorRole.Window)
+        foreground = palette.color(QPalette.ColorRole.WindowText)
+        key = (background.rgba(), foreground.rgba())
+        if key == self._theme_key:
+            return
+        self._theme_key = key
+        self.plot_widget.setBackground(background)
+        grid = blend(background, foreground, 0.16)
+        for name in ("left", "bottom"):
+            axis = self.plot_item.getAxis(name)
+            axis.setPen(pg.mkPen(grid))
+            axis.setTextPen(pg.mkPen(foreground))
+        self._crosshair.setPen(pg.mkPen(foreground, width=1))
+        for name, curve in self._curves.items():
+            curve.setPen(self._line_pen(name))
+        self._draw_marks()
+        self._show_readout()
+
+
+def _checked(name: str, times: FloatArray, values: FloatArray) -> tuple[FloatArray, FloatArray]:
+    times, values = (np.ascontiguousarray(a, dtype=np.float64) for a in (times, values))
+    if times.ndim != 1 or times.shape != values.shape:
+        raise ValueError(f"line {name!r}: {times.shape} timestamps but {values.shape} values")
+    return times, values
+
+
+def _same(a: tuple[FloatArray, FloatArray], b: tuple[FloatArray, FloatArray]) -> bool:
+    return all(_same_array(old, new) for old, new in zip(a, b, strict=True))
+
+
+def _same_array(old: FloatArray, new: FloatArray) -> bool:
+    """Equal, NaN included, compared bit for bit (several times faster than array_equal with
+    equal_nan); -0.0 against 0.0 or another NaN payload only costs a redraw."""
+    if old is new:
+        return True
+    if old.shape != new.shape:
+        return False
+    old_bits, new_bits = old.view(np.int64), new.view(np.int64)
+    if old.size and (old_bits[0] != new_bits[0] or old_bits[-1] != new_bits[-1]):
+        return False  # a moved range or a new last sample: no need to scan the middle
+    return bool(np.array_equal(old_bits, new_bits))
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MARK_LABEL_CHARS else text[: _MARK_LABEL_CHARS - 1] + "…"
+
+
+def _full_time(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def _time_text(x: float, view: Sequence[float]) -> str:
+    """Local time at the crosshair; with the date when the view spans more than a day."""
+    if view[1] - view[0] > _DAY_S:
+        return time.strftime("%a %d %b %H:%M", time.localtime(x))
+    return fmt.clock_time(x)
+
+
+def _plain(rich: str) -> str:
+    document = QTextDocument()
+    document.setHtml(rich)
+    return document.toPlainText()
