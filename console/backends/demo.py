@@ -9,6 +9,10 @@ The story: ``support-chat`` moved to the bad version ``v42`` 40 minutes before t
 started (slower, more errors, and answer lengths spread far wider: short refusals and long
 rambles, which the output-length drift shows); ``set_serving`` records a later change (a
 rollback) and the figures follow once the rate window has passed.
+
+Latency quantiles come from one log-normal spread per version; running requests follow
+Little's law (request rate times mean latency); requests queue as the KV cache fills, so
+the overloaded ``v42`` has far more of them waiting.
 """
 
 import bisect
@@ -24,7 +28,7 @@ import numpy.typing as npt
 
 from console import __version__
 from console.backends.errors import BadQuery
-from console.backends.presets import get_preset
+from console.backends.presets import ADDITIVE_SIGNALS, get_preset
 from console.backends.protocol import BuildInfo, EngineChoice
 from console.domain.fleet import DeploymentInfo
 from console.domain.histograms import HistogramSeries
@@ -49,16 +53,12 @@ _NOISE_AMPLITUDE = {
     Signal.ERROR_RATIO: 0.10,
     Signal.P95_LATENCY: 0.05,
     Signal.P95_TTFT: 0.05,
+    Signal.P95_ITL: 0.05,
+    Signal.RUNNING_REQUESTS: 0.05,
+    Signal.KV_CACHE_USAGE: 0.02,
+    Signal.INPUT_TOKENS_PER_S: 0.04,
     Signal.OUTPUT_TOKENS_PER_S: 0.04,
 }
-_SUMMED = frozenset({Signal.REQUEST_RATE, Signal.OUTPUT_TOKENS_PER_S})
-_ENGINE_SIGNALS: Mapping[str, frozenset[Signal]] = {
-    "vllm": frozenset(Signal),
-    "otel": frozenset(Signal),
-    "tgi": frozenset(Signal) - {Signal.P95_TTFT},
-    "triton": frozenset({Signal.REQUEST_RATE, Signal.ERROR_RATIO, Signal.P95_LATENCY}),
-}
-"""What each engine exports; a signal an engine does not export gives no entry."""
 
 _TOKEN_BOUNDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, math.inf)
 _HISTOGRAM_BOUNDS: Mapping[str, tuple[float, ...]] = {
@@ -75,6 +75,16 @@ _PROMPT_TOKENS_SPREAD = 0.7
 _HISTOGRAM_NOISE = 0.02
 """Relative per-bucket noise, like the sampling noise of a real window's counts."""
 _Z95 = 1.6448536269514722
+_Z = {
+    Signal.P50_LATENCY: 0.0,
+    Signal.P95_LATENCY: _Z95,
+    Signal.P99_LATENCY: 2.3263478740408408,
+}
+"""Standard normal quantiles: a log-normal's quantile q is its median times exp(z_q sigma)."""
+_MAX_KV_CACHE_USAGE = 0.97
+_WAITING_PER_RUNNING = 0.1
+"""Waiting requests per running one, times the M/M/1 queue length u²/(1-u) at KV-cache
+usage u: next to nothing at half usage, a long queue as the cache fills."""
 
 _U64 = npt.NDArray[np.uint64]
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -97,6 +107,9 @@ class _VersionModel:
     p95_latency_s: float
     error_ratio: float
     p95_ttft_s: float = math.nan
+    p95_itl_s: float = math.nan
+    kv_cache_usage: float = 0.4
+    """The KV cache's (or batch slots') busy share at average load."""
     output_tokens_per_request: float = math.nan
     output_tokens_spread: float = 0.5
     """Log-normal sigma of the output length (its mean is ``output_tokens_per_request``)."""
@@ -119,11 +132,20 @@ _FLEET = (
         "vllm",
         22.0,
         {
-            "v41": _VersionModel(1.2, 0.003, p95_ttft_s=0.25, output_tokens_per_request=180.0),
+            "v41": _VersionModel(
+                1.2,
+                0.003,
+                p95_ttft_s=0.25,
+                p95_itl_s=0.035,
+                kv_cache_usage=0.45,
+                output_tokens_per_request=180.0,
+            ),
             "v42": _VersionModel(
                 6.5,
                 0.07,
                 p95_ttft_s=1.4,
+                p95_itl_s=0.11,
+                kv_cache_usage=0.86,
                 output_tokens_per_request=140.0,
                 output_tokens_spread=1.2,
             ),
@@ -135,8 +157,22 @@ _FLEET = (
         "vllm",
         9.0,
         {
-            "v7": _VersionModel(1.4, 0.004, p95_ttft_s=0.30, output_tokens_per_request=320.0),
-            "v8": _VersionModel(1.3, 0.003, p95_ttft_s=0.28, output_tokens_per_request=330.0),
+            "v7": _VersionModel(
+                1.4,
+                0.004,
+                p95_ttft_s=0.30,
+                p95_itl_s=0.030,
+                kv_cache_usage=0.5,
+                output_tokens_per_request=320.0,
+            ),
+            "v8": _VersionModel(
+                1.3,
+                0.003,
+                p95_ttft_s=0.28,
+                p95_itl_s=0.028,
+                kv_cache_usage=0.48,
+                output_tokens_per_request=330.0,
+            ),
         },
         {"v7": 1.0},
     ),
@@ -144,24 +180,41 @@ _FLEET = (
         "code-assist",
         "tgi",
         14.0,
-        {"v3": _VersionModel(1.5, 0.002, output_tokens_per_request=220.0)},
+        {
+            "v3": _VersionModel(
+                1.5, 0.002, p95_itl_s=0.04, kv_cache_usage=0.55, output_tokens_per_request=220.0
+            )
+        },
         {"v3": 1.0},
     ),
     _DeploymentModel(
         "fraud-scorer",
         "triton",
         40.0,
-        {"2": _VersionModel(0.045, 0.0005)},
+        {"2": _VersionModel(0.045, 0.0005, kv_cache_usage=0.3)},
         {"2": 1.0},
     ),
     _DeploymentModel(
         "search-rerank",
         "otel",
         6.0,
-        {"v2": _VersionModel(3.2, 0.004, p95_ttft_s=0.2, output_tokens_per_request=60.0)},
+        {
+            "v2": _VersionModel(
+                3.2, 0.004, p95_ttft_s=0.2, p95_itl_s=0.05, output_tokens_per_request=60.0
+            )
+        },
         {"v2": 1.0},
     ),
 )
+_NOT_SIMULATED: Mapping[str, frozenset[Signal]] = {
+    # The fraud scorer does not stream, so Triton has no first-response histogram for it.
+    "triton": frozenset({Signal.P95_TTFT}),
+}
+_ENGINE_SIGNALS: Mapping[str, frozenset[Signal]] = {
+    engine: frozenset(get_preset(engine).templates) - _NOT_SIMULATED.get(engine, frozenset())
+    for engine in dict.fromkeys(model.engine for model in _FLEET)
+}
+"""What each engine exports (its preset's signals); a signal it lacks gives no entry."""
 
 
 class DemoBackend:
@@ -328,6 +381,24 @@ class DemoBackend:
             if np.isfinite(counts).any()
         }
 
+    async def version_history(self, plan: RangePlan, *, deployment: str) -> dict[str, Series]:
+        """Per version, 1 where the timeline gives it a share of the traffic, NaN otherwise.
+
+        Steps after now are NaN; an unknown deployment has no versions.
+        """
+        _check_plan(plan)
+        model = self._models.get(deployment)
+        if model is None:
+            return {}
+        ts = plan.timestamps()
+        past = ts <= self._clock()
+        history: dict[str, Series] = {}
+        for version, share in sorted(self._shares_at(model, ts).items()):
+            flags = np.where((share > 0) & past, 1.0, np.nan)
+            if np.isfinite(flags).any():
+                history[version] = Series(SeriesKey(deployment, version), ts.copy(), flags)
+        return history
+
     async def aclose(self) -> None:
         """Nothing to release: the simulation holds no connection."""
 
@@ -374,8 +445,12 @@ class DemoBackend:
                 SeriesKey(model.name, version): np.where(rates[version] > 0, value, np.nan)
                 for version, value in values.items()
             }
-        if signal in _SUMMED:
+        if signal in ADDITIVE_SIGNALS:
             total = np.sum(list(values.values()), axis=0)
+        elif signal is Signal.KV_CACHE_USAGE:
+            # Versions run on their own replicas: the fullest cache is the deployment's.
+            serving = [np.where(rates[v] > 0, values[v], np.nan) for v in values]
+            total = np.fmax.reduce(serving)
         else:
             weighted = np.sum([rates[v] * values[v] for v in values], axis=0)
             total = weighted / np.sum(list(rates.values()), axis=0)
@@ -394,17 +469,44 @@ class DemoBackend:
         if signal is Signal.REQUEST_RATE:
             return rate
         profile = model.versions[version]
-        jitter = self._jitter(model, version, signal, ts)
         slowdown = 1.0 + _LATENCY_PER_LOAD * (load - 1.0)
+
+        def noisy(figure: FloatArray | float, noise_of: Signal = signal) -> FloatArray:
+            return figure * self._jitter(model, version, noise_of, ts)
+
         match signal:
             case Signal.ERROR_RATIO:
-                return profile.error_ratio * jitter
-            case Signal.P95_LATENCY:
-                return profile.p95_latency_s * slowdown * jitter
+                return noisy(profile.error_ratio)
+            case Signal.P50_LATENCY | Signal.P95_LATENCY | Signal.P99_LATENCY:
+                # One distribution: its quantiles share the p95's noise and never cross.
+                quantile = _median(profile.p95_latency_s) * math.exp(_Z[signal] * _LATENCY_SPREAD)
+                return noisy(quantile * slowdown, Signal.P95_LATENCY)
             case Signal.P95_TTFT:
-                return profile.p95_ttft_s * slowdown * jitter
+                return noisy(profile.p95_ttft_s * slowdown)
+            case Signal.P95_ITL:
+                return noisy(profile.p95_itl_s * slowdown)
+            case Signal.RUNNING_REQUESTS | Signal.WAITING_REQUESTS:
+                mean_latency = _median(profile.p95_latency_s) * math.exp(_LATENCY_SPREAD**2 / 2)
+                running = noisy(rate * mean_latency * slowdown, Signal.RUNNING_REQUESTS)
+                if signal is Signal.RUNNING_REQUESTS:
+                    return running
+                usage = self._kv_cache_usage(model, version, ts, load)
+                return _WAITING_PER_RUNNING * running * usage**2 / (1.0 - usage)
+            case Signal.KV_CACHE_USAGE:
+                return self._kv_cache_usage(model, version, ts, load)
+            case Signal.INPUT_TOKENS_PER_S:
+                median, spread = _histogram_shape(profile, "prompt_tokens")
+                return noisy(rate * median * math.exp(spread**2 / 2))
             case Signal.OUTPUT_TOKENS_PER_S:
-                return rate * profile.output_tokens_per_request * jitter
+                return noisy(rate * profile.output_tokens_per_request)
+
+    def _kv_cache_usage(
+        self, model: _DeploymentModel, version: str, ts: FloatArray, load: FloatArray
+    ) -> FloatArray:
+        """The version's KV-cache usage: its usage at average load, scaled by the load."""
+        usage = model.versions[version].kv_cache_usage * load
+        jitter = self._jitter(model, version, Signal.KV_CACHE_USAGE, ts)
+        return np.minimum(usage * jitter, _MAX_KV_CACHE_USAGE)
 
     def _histogram_counts(
         self,
@@ -436,17 +538,30 @@ class DemoBackend:
             counts[version] = np.where((share > 0)[:, None], window, np.nan)
         return counts
 
-    def _window_shares(
-        self, model: _DeploymentModel, ts: FloatArray, window_s: float
-    ) -> dict[str, FloatArray]:
-        """Each version's traffic share averaged over the rate window ending at each of ``ts``."""
+    def _segments(self, model: _DeploymentModel) -> list[tuple[float, float, Mapping[str, float]]]:
+        """The serving timeline as (start, end, shares) spans from -inf to +inf."""
         changes = self._timelines[model.name]
         starts = [-math.inf, *(c.at for c in changes)]
         ends = [*(c.at for c in changes), math.inf]
         segments = [model.baseline, *(c.shares for c in changes)]
+        return list(zip(starts, ends, segments, strict=True))
+
+    def _shares_at(self, model: _DeploymentModel, ts: FloatArray) -> dict[str, FloatArray]:
+        """Each version's traffic share in force at each of ``ts``."""
+        shares: dict[str, FloatArray] = {}
+        for start, end, segment in self._segments(model):
+            inside = (ts >= start) & (ts < end)
+            for version, share in segment.items():
+                shares[version] = shares.get(version, np.zeros_like(ts)) + share * inside
+        return shares
+
+    def _window_shares(
+        self, model: _DeploymentModel, ts: FloatArray, window_s: float
+    ) -> dict[str, FloatArray]:
+        """Each version's traffic share averaged over the rate window ending at each of ``ts``."""
         window_start = ts - window_s
         shares: dict[str, FloatArray] = {}
-        for start, end, segment in zip(starts, ends, segments, strict=True):
+        for start, end, segment in self._segments(model):
             overlap = np.minimum(ts, end) - np.maximum(window_start, start)
             fraction = np.maximum(overlap, 0.0) / window_s
             for version, share in segment.items():
@@ -498,6 +613,11 @@ def _histogram_name(engine: str, histogram: str) -> str | None:
     return next((name for name, m in metrics.items() if m.name == metric), None)
 
 
+def _median(p95_s: float) -> float:
+    """The median of a latency at average load, from its p95 and the log-normal spread."""
+    return p95_s / math.exp(_Z95 * _LATENCY_SPREAD)
+
+
 def _histogram_shape(profile: _VersionModel, name: str) -> tuple[float, float]:
     """Median and log-normal sigma of a version's histogram at average load (NaN: none)."""
     if name == "output_tokens":
@@ -507,7 +627,7 @@ def _histogram_shape(profile: _VersionModel, name: str) -> tuple[float, float]:
         exported = math.isfinite(profile.output_tokens_per_request)
         return (_PROMPT_TOKENS_MEDIAN if exported else math.nan), _PROMPT_TOKENS_SPREAD
     p95 = profile.p95_latency_s if name == "latency" else profile.p95_ttft_s
-    return p95 / math.exp(_Z95 * _LATENCY_SPREAD), _LATENCY_SPREAD
+    return _median(p95), _LATENCY_SPREAD
 
 
 def _lognormal_shares(bounds: FloatArray, median: FloatArray, spread: float) -> FloatArray:

@@ -14,8 +14,17 @@ from console.backends.protocol import EngineChoice
 from console.domain.signals import Signal
 
 PLACEHOLDERS = frozenset({"by", "window"})
-ADDITIVE_SIGNALS = frozenset({Signal.REQUEST_RATE, Signal.OUTPUT_TOKENS_PER_S})
-"""Signals where two rows of one deployment add up; for the others the larger one wins."""
+ADDITIVE_SIGNALS = frozenset(
+    {
+        Signal.REQUEST_RATE,
+        Signal.INPUT_TOKENS_PER_S,
+        Signal.OUTPUT_TOKENS_PER_S,
+        Signal.RUNNING_REQUESTS,
+        Signal.WAITING_REQUESTS,
+    }
+)
+"""Signals where two rows of one deployment add up; for the others (latencies, the
+KV-cache ratio) the larger one wins."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +87,30 @@ def _error_ratio(failed: str, total: str) -> str:
     return f"({failed} or {total} * 0) / {total}"
 
 
-def _p95(bucket_metric: str) -> str:
-    return f"histogram_quantile(0.95, sum by (le, $by) (rate({bucket_metric}[$window])))"
+def _quantile(q: float, bucket_metric: str) -> str:
+    return f"histogram_quantile({q}, sum by (le, $by) (rate({bucket_metric}[$window])))"
+
+
+def _latencies(bucket_metric: str) -> dict[Signal, str]:
+    """p50, p95 and p99 from one latency histogram."""
+    return {
+        Signal.P50_LATENCY: _quantile(0.5, bucket_metric),
+        Signal.P95_LATENCY: _quantile(0.95, bucket_metric),
+        Signal.P99_LATENCY: _quantile(0.99, bucket_metric),
+    }
+
+
+def _triton_latency(q: str) -> str:
+    """A quantile of Triton's request-time summary, from microseconds to seconds."""
+    return f'max by ($by) (nv_inference_request_summary_us{{quantile="{q}"}}) / 1e6'
 
 
 def _rate(selector: str) -> str:
     return f"sum by ($by) (rate({selector}[$window]))"
+
+
+def _gauge(selector: str, aggregation: str = "sum") -> str:
+    return f"{aggregation} by ($by) ({selector})"
 
 
 _VLLM_HTTP = 'http_requests_total{handler=~"/v1/.*"}'
@@ -97,11 +124,24 @@ VLLM = EnginePreset(
     model_label="model_name",
     version_label=None,
     metric_prefix="vllm:",
+    # Newer vLLM (v1 engine) renamed two metrics and may export both spellings for a
+    # while: the new one wins per row (an "or" of the results, so that buckets of the two
+    # histograms never mix), and the old one still answers for older servers.
     templates={
         Signal.REQUEST_RATE: _rate("vllm:e2e_request_latency_seconds_count"),
         Signal.ERROR_RATIO: _error_ratio(_rate(_VLLM_HTTP_5XX), _rate(_VLLM_HTTP)),
-        Signal.P95_LATENCY: _p95("vllm:e2e_request_latency_seconds_bucket"),
-        Signal.P95_TTFT: _p95("vllm:time_to_first_token_seconds_bucket"),
+        **_latencies("vllm:e2e_request_latency_seconds_bucket"),
+        Signal.P95_TTFT: _quantile(0.95, "vllm:time_to_first_token_seconds_bucket"),
+        Signal.P95_ITL: (
+            f"{_quantile(0.95, 'vllm:inter_token_latency_seconds_bucket')} or "
+            f"{_quantile(0.95, 'vllm:time_per_output_token_seconds_bucket')}"
+        ),
+        Signal.RUNNING_REQUESTS: _gauge("vllm:num_requests_running"),
+        Signal.WAITING_REQUESTS: _gauge("vllm:num_requests_waiting"),
+        Signal.KV_CACHE_USAGE: _gauge(
+            "vllm:kv_cache_usage_perc or vllm:gpu_cache_usage_perc", "max"
+        ),
+        Signal.INPUT_TOKENS_PER_S: _rate("vllm:prompt_tokens_total"),
         Signal.OUTPUT_TOKENS_PER_S: _rate("vllm:generation_tokens_total"),
     },
     histograms={
@@ -116,11 +156,17 @@ TGI = EnginePreset(
     model_label="model_id",
     version_label=None,
     metric_prefix="tgi_",
-    # TGI exports no time-to-first-token histogram.
+    # TGI exports no time-to-first-token histogram and no KV-cache gauge. Its per-token
+    # histogram holds each request's mean time per output token, the closest it has to an
+    # inter-token latency. The batch size counts the requests being generated.
     templates={
         Signal.REQUEST_RATE: _rate("tgi_request_count"),
         Signal.ERROR_RATIO: _error_ratio(_rate("tgi_request_failure"), _rate("tgi_request_count")),
-        Signal.P95_LATENCY: _p95("tgi_request_duration_bucket"),
+        **_latencies("tgi_request_duration_bucket"),
+        Signal.P95_ITL: _quantile(0.95, "tgi_request_mean_time_per_token_duration_bucket"),
+        Signal.RUNNING_REQUESTS: _gauge("tgi_batch_current_size"),
+        Signal.WAITING_REQUESTS: _gauge("tgi_queue_size"),
+        Signal.INPUT_TOKENS_PER_S: _rate("tgi_request_input_length_sum"),
         Signal.OUTPUT_TOKENS_PER_S: _rate("tgi_request_generated_tokens_sum"),
     },
     histograms={
@@ -135,23 +181,35 @@ LLAMACPP = EnginePreset(
     version_label=None,
     metric_prefix="llamacpp:",
     # The llama.cpp server's /metrics has token counters and slot gauges only: no request
-    # counter and no latency histogram, so rate, errors and latency stay unknown.
-    templates={Signal.OUTPUT_TOKENS_PER_S: _rate("llamacpp:tokens_predicted_total")},
+    # counter and no latency histogram, so rate, errors and latencies stay unknown. Builds
+    # since its unified KV cache no longer export the KV-cache ratio: no value there.
+    templates={
+        Signal.RUNNING_REQUESTS: _gauge("llamacpp:requests_processing"),
+        Signal.WAITING_REQUESTS: _gauge("llamacpp:requests_deferred"),
+        Signal.KV_CACHE_USAGE: _gauge("llamacpp:kv_cache_usage_ratio", "max"),
+        Signal.INPUT_TOKENS_PER_S: _rate("llamacpp:prompt_tokens_total"),
+        Signal.OUTPUT_TOKENS_PER_S: _rate("llamacpp:tokens_predicted_total"),
+    },
 )
 TRITON = EnginePreset(
     name="triton",
     model_label="model",
     version_label="version",
     metric_prefix="nv_inference_",
-    # Triton exports no token counters. The latency quantile needs the server started
-    # with --metrics-config summary_latencies=true.
+    # Triton exports no token counters, no inter-token latency, no running-request or
+    # KV-cache gauge (its pending-request gauge counts the queued ones). The latency
+    # quantiles (its summary's default 0.5, 0.95 and 0.99) need the server started with
+    # --metrics-config summary_latencies=true.
     templates={
         Signal.REQUEST_RATE: f"{_TRITON_OK} + {_TRITON_FAILED}",
         Signal.ERROR_RATIO: f"{_TRITON_FAILED} / ({_TRITON_OK} + {_TRITON_FAILED})",
-        Signal.P95_LATENCY: (
-            'max by ($by) (nv_inference_request_summary_us{quantile="0.95"}) / 1e6'
+        Signal.P50_LATENCY: _triton_latency("0.5"),
+        Signal.P95_LATENCY: _triton_latency("0.95"),
+        Signal.P99_LATENCY: _triton_latency("0.99"),
+        Signal.P95_TTFT: (
+            f"{_quantile(0.95, 'nv_inference_first_response_histogram_ms_bucket')} / 1000"
         ),
-        Signal.P95_TTFT: f"{_p95('nv_inference_first_response_histogram_ms_bucket')} / 1000",
+        Signal.WAITING_REQUESTS: _gauge("nv_inference_pending_request_count"),
     },
     histograms={"ttft": HistogramMetric("nv_inference_first_response_histogram_ms")},
 )
@@ -160,14 +218,19 @@ OTEL = EnginePreset(
     model_label="gen_ai_request_model",
     version_label=None,
     metric_prefix="gen_ai_",
-    # OpenTelemetry GenAI semantic conventions as exported to Prometheus.
+    # OpenTelemetry GenAI semantic conventions as exported to Prometheus. They define no
+    # running/waiting request or KV-cache metric.
     templates={
         Signal.REQUEST_RATE: _rate(_OTEL_REQUESTS),
         Signal.ERROR_RATIO: _error_ratio(
             _rate(f'{_OTEL_REQUESTS}{{error_type!=""}}'), _rate(_OTEL_REQUESTS)
         ),
-        Signal.P95_LATENCY: _p95("gen_ai_server_request_duration_seconds_bucket"),
-        Signal.P95_TTFT: _p95("gen_ai_server_time_to_first_token_seconds_bucket"),
+        **_latencies("gen_ai_server_request_duration_seconds_bucket"),
+        Signal.P95_TTFT: _quantile(0.95, "gen_ai_server_time_to_first_token_seconds_bucket"),
+        Signal.P95_ITL: _quantile(0.95, "gen_ai_server_time_per_output_token_seconds_bucket"),
+        Signal.INPUT_TOKENS_PER_S: _rate(
+            'gen_ai_client_token_usage_sum{gen_ai_token_type="input"}'
+        ),
         Signal.OUTPUT_TOKENS_PER_S: _rate(
             'gen_ai_client_token_usage_sum{gen_ai_token_type="output"}'
         ),

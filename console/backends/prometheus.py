@@ -211,6 +211,11 @@ class PrometheusBackend:
         self._engine_lock = asyncio.Lock()
         self._detected: tuple[float, EngineChoice] | None = None
 
+    @property
+    def client(self) -> PrometheusClient:
+        """The API client, for raw PromQL sharing this backend's HTTP client and breaker."""
+        return self._prom
+
     async def build_info(self) -> BuildInfo:
         """The backend's product and version."""
         return await self._prom.build_info()
@@ -321,11 +326,7 @@ class PrometheusBackend:
 
         With several engines exporting the histogram, the first one with data wins.
         """
-        if plan.points > MAX_POINTS_PER_SERIES:
-            raise BadQuery(
-                f"{plan.points} points per series exceed Prometheus's maximum of "
-                f"{MAX_POINTS_PER_SERIES}; use a longer step"
-            )
+        _check_points(plan)
         sources = await self._histogram_sources(histogram)
         results = await _gather(
             *(
@@ -356,6 +357,38 @@ class PrometheusBackend:
                 np.stack(list(columns.values()), axis=1),
             )
             for key, columns in buckets.items()
+        }
+
+    async def version_history(self, plan: RangePlan, *, deployment: str) -> dict[str, Series]:
+        """Per version, 1 at each step where the info metric says it served, NaN otherwise.
+
+        A deployment without info-metric rows falls back to its request rate per version:
+        a version serves where its rate is above 0. Versions that never served in the
+        range are left out.
+        """
+        _check_points(plan)
+        selector = f"{self._info_metric}{{{self._deployment_label}={_promql_string(deployment)}}}"
+        rows = await self._prom.query_range(f"max by ({self._version_label}) ({selector})", plan)
+        grid = plan.timestamps()
+        served: dict[str, FloatArray] = {}
+        for series in rows:
+            version = series.labels.get(self._version_label)
+            if version:
+                served[version] = _flag(_on_grid(series, plan, grid.size) == 1)
+        if not served:
+            window_s = max(plan.step + self.scrape_interval_s, 4 * self.scrape_interval_s)
+            rates = await self.range(
+                Signal.REQUEST_RATE, plan, window_s, by_version=True, deployment=deployment
+            )
+            served = {
+                key.version: _flag(series.values > 0)
+                for key, series in rates.items()
+                if key.version
+            }
+        return {
+            version: Series(SeriesKey(deployment, version), grid.copy(), flags)
+            for version, flags in sorted(served.items())
+            if np.isfinite(flags).any()
         }
 
     async def aclose(self) -> None:
@@ -506,6 +539,20 @@ def _merge_into(
         merged[key] = np.where(np.isnan(previous) & np.isnan(values), np.nan, total)
     else:
         merged[key] = np.fmax(previous, values)
+
+
+def _flag(condition: Any) -> FloatArray:
+    """1 where the condition holds, NaN elsewhere (the shape of a version history)."""
+    return np.where(condition, 1.0, np.nan)
+
+
+def _check_points(plan: RangePlan) -> None:
+    """BadQuery for a plan Prometheus would refuse (over 11,000 points per series)."""
+    if plan.points > MAX_POINTS_PER_SERIES:
+        raise BadQuery(
+            f"{plan.points} points per series exceed Prometheus's maximum of "
+            f"{MAX_POINTS_PER_SERIES}; use a longer step"
+        )
 
 
 def _bound(le: str | None, metric: str) -> float:

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from console import __version__
-from console.backends.demo import BAD_ROLLOUT_AGO_S, DemoBackend
+from console.backends.demo import BAD_ROLLOUT_AGO_S, CANARY_AGO_S, DemoBackend
 from console.backends.errors import BadQuery
+from console.backends.presets import PRESETS
 from console.backends.protocol import MetricsBackend
+from console.domain.annotations import version_changes
 from console.domain.series import SeriesKey
 from console.domain.signals import Signal
 from console.domain.slo import SloThresholds, Status
@@ -354,3 +356,205 @@ def test_fleet_snapshot_over_the_demo_gives_the_expected_statuses() -> None:
         assert reading.error is None
         assert reading.sparkline is not None
         assert reading.sparkline.last_value() == pytest.approx(reading.p95_latency_s, rel=0.2)
+
+
+# ---- the detail signals ---------------------------------------------------------
+
+SPREAD = 0.5  # the demo's log-normal sigma of latency
+NEW_SIGNALS = (
+    Signal.P50_LATENCY,
+    Signal.P99_LATENCY,
+    Signal.P95_ITL,
+    Signal.RUNNING_REQUESTS,
+    Signal.WAITING_REQUESTS,
+    Signal.KV_CACHE_USAGE,
+    Signal.INPUT_TOKENS_PER_S,
+)
+
+
+def day_range(backend: DemoBackend, signal: Signal, deployment: str) -> np.ndarray:
+    plan = RangePlan(start=START - 86_400, end=START, step=300)
+    series = asyncio.run(backend.range(signal, plan, WINDOW, deployment=deployment))
+    return series[SeriesKey(deployment)].values
+
+
+def test_a_deployment_answers_exactly_the_signals_its_engine_preset_exports() -> None:
+    backend, _ = demo()
+    engines = {d.deployment: d.engine for d in asyncio.run(backend.inventory())}
+    for signal in Signal:
+        answered = {key.deployment for key in instant(backend, signal)}
+        expected = {d for d, engine in engines.items() if signal in PRESETS[engine].templates}
+        if signal is Signal.P95_TTFT:
+            expected.discard("fraud-scorer")  # a non-streaming Triton model has no TTFT
+        assert answered == expected, signal
+    assert {k.deployment for k in instant(backend, Signal.KV_CACHE_USAGE)} == {
+        "support-chat",
+        "doc-qa",
+    }
+
+
+def test_latency_quantiles_follow_one_log_normal_spread() -> None:
+    backend, _ = demo()
+    p50, p95, p99 = (
+        instant(backend, s, by_version=True)
+        for s in (Signal.P50_LATENCY, Signal.P95_LATENCY, Signal.P99_LATENCY)
+    )
+    assert set(p50) == set(p95) == set(p99)
+    for key in p95:
+        low, mid, high = p50[key], p95[key], p99[key]
+        assert low is not None and mid is not None and high is not None
+        assert low < mid < high
+        assert mid / low == pytest.approx(math.exp(1.6449 * SPREAD), rel=1e-3)
+        assert high / low == pytest.approx(math.exp(2.3263 * SPREAD), rel=1e-3)
+
+
+def test_running_requests_follow_littles_law() -> None:
+    backend, _ = demo()
+    rates = instant(backend, Signal.REQUEST_RATE, by_version=True)
+    medians = instant(backend, Signal.P50_LATENCY, by_version=True)
+    running = instant(backend, Signal.RUNNING_REQUESTS, by_version=True)
+    assert set(running) == {
+        SeriesKey("support-chat", "v42"),
+        SeriesKey("doc-qa", "v7"),
+        SeriesKey("doc-qa", "v8"),
+        SeriesKey("code-assist", "v3"),
+    }
+    for key, value in running.items():
+        rate, median = rates[key], medians[key]
+        assert value is not None and rate is not None and median is not None
+        mean_latency = median * math.exp(SPREAD**2 / 2)
+        assert value == pytest.approx(rate * mean_latency, rel=0.12), key
+
+
+def test_the_bad_version_has_a_long_queue_and_a_full_kv_cache() -> None:
+    bad, _ = demo()
+    good, _ = demo(now=START - 50 * 60)
+    queue_bad = instant(bad, Signal.WAITING_REQUESTS)[SeriesKey("support-chat")]
+    queue_good = instant(good, Signal.WAITING_REQUESTS)[SeriesKey("support-chat")]
+    kv_bad = instant(bad, Signal.KV_CACHE_USAGE)[SeriesKey("support-chat")]
+    kv_good = instant(good, Signal.KV_CACHE_USAGE)[SeriesKey("support-chat")]
+    itl_bad = instant(bad, Signal.P95_ITL)[SeriesKey("support-chat")]
+    itl_good = instant(good, Signal.P95_ITL)[SeriesKey("support-chat")]
+    assert queue_bad is not None and queue_good is not None
+    assert kv_bad is not None and kv_good is not None
+    assert itl_bad is not None and itl_good is not None
+    assert queue_bad > 10 * queue_good
+    assert 0.2 < kv_good < 0.7 < kv_bad <= 1.0
+    assert itl_bad > 2 * itl_good
+    assert 0.01 < itl_good < 0.1
+
+
+def test_waiting_requests_rise_with_load_and_kv_cache_stays_a_ratio() -> None:
+    backend, _ = demo()
+    rate = day_range(backend, Signal.REQUEST_RATE, "code-assist")
+    waiting = day_range(backend, Signal.WAITING_REQUESTS, "code-assist")
+    busiest, quietest = int(np.argmax(rate)), int(np.argmin(rate))
+    assert waiting[busiest] > 2 * waiting[quietest] > 0
+    assert np.corrcoef(rate, waiting)[0, 1] > 0.8
+    for deployment in ("support-chat", "doc-qa"):
+        kv = day_range(backend, Signal.KV_CACHE_USAGE, deployment)
+        assert np.all((kv > 0) & (kv <= 1))
+
+
+def test_input_tokens_are_the_request_rate_times_the_mean_prompt() -> None:
+    backend, _ = demo()
+    rates = instant(backend, Signal.REQUEST_RATE, by_version=True)
+    tokens = instant(backend, Signal.INPUT_TOKENS_PER_S, by_version=True)
+    mean_prompt = 600.0 * math.exp(0.7**2 / 2)
+    assert "fraud-scorer" not in {k.deployment for k in tokens}
+    for key, value in tokens.items():
+        rate = rates[key]
+        assert value is not None and rate is not None
+        assert value == pytest.approx(rate * mean_prompt, rel=0.05), key
+
+
+def test_aggregates_sum_queues_and_take_the_fullest_kv_cache() -> None:
+    backend, _ = demo()
+    for signal in (Signal.RUNNING_REQUESTS, Signal.WAITING_REQUESTS, Signal.INPUT_TOKENS_PER_S):
+        per_version = instant(backend, signal, by_version=True)
+        total = instant(backend, signal)[SeriesKey("doc-qa")]
+        assert total == pytest.approx(
+            sum(v or 0.0 for k, v in per_version.items() if k.deployment == "doc-qa")
+        )
+    kv = instant(backend, Signal.KV_CACHE_USAGE, by_version=True)
+    assert instant(backend, Signal.KV_CACHE_USAGE)[SeriesKey("doc-qa")] == max(
+        kv[SeriesKey("doc-qa", "v7")] or 0.0, kv[SeriesKey("doc-qa", "v8")] or 0.0
+    )
+
+
+@pytest.mark.parametrize("signal", NEW_SIGNALS)
+def test_new_signals_are_deterministic(signal: Signal) -> None:
+    first, _ = demo()
+    second, _ = demo()
+    plan = RangePlan(start=START - 3600, end=START, step=60)
+    a = asyncio.run(first.range(signal, plan, WINDOW, by_version=True))
+    b = asyncio.run(second.range(signal, plan, WINDOW, by_version=True))
+    assert set(a) == set(b) and a
+    for key in a:
+        np.testing.assert_array_equal(a[key].values, b[key].values)
+
+
+# ---- version history ------------------------------------------------------------
+
+
+def history(backend: DemoBackend, deployment: str, plan: RangePlan) -> dict[str, np.ndarray]:
+    answer = asyncio.run(backend.version_history(plan, deployment=deployment))
+    for version, series in answer.items():
+        assert series.key == SeriesKey(deployment, version)
+        np.testing.assert_array_equal(series.timestamps, plan.timestamps())
+    return {version: series.values for version, series in answer.items()}
+
+
+def test_version_history_shows_the_support_chat_change() -> None:
+    backend, _ = demo()
+    plan = RangePlan(start=START - 7200, end=START + 600, step=60)
+    ts = plan.timestamps()
+    flags = history(backend, "support-chat", plan)
+
+    assert set(flags) == {"v41", "v42"}
+    assert np.all(flags["v41"][ts < SWITCH] == 1) and np.isnan(flags["v41"][ts >= SWITCH]).all()
+    assert np.isnan(flags["v42"][ts < SWITCH]).all()
+    assert np.all(flags["v42"][(ts >= SWITCH) & (ts <= START)] == 1)
+    assert np.isnan(flags["v42"][ts > START]).all()  # nothing is known after now
+
+    marks = version_changes(
+        "support-chat", asyncio.run(backend.version_history(plan, deployment="support-chat"))
+    )
+    assert [(m.at, m.text, m.version) for m in marks] == [(SWITCH, "v41 → v42", "v42")]
+
+
+def test_version_history_shows_the_doc_qa_canary_starting() -> None:
+    backend, _ = demo()
+    plan = RangePlan(start=START - 3 * 3600, end=START, step=60)
+    canary_at = START - CANARY_AGO_S
+    ts = plan.timestamps()
+    flags = history(backend, "doc-qa", plan)
+
+    assert np.all(flags["v7"] == 1)
+    assert np.isnan(flags["v8"][ts < canary_at]).all() and np.all(flags["v8"][ts >= canary_at] == 1)
+    marks = version_changes(
+        "doc-qa", asyncio.run(backend.version_history(plan, deployment="doc-qa"))
+    )
+    assert [(m.at, m.text) for m in marks] == [(canary_at, "v8 started (with v7)")]
+
+
+def test_version_history_follows_a_rollback_and_leaves_out_versions_that_did_not_serve() -> None:
+    backend, clock = demo()
+    backend.set_serving("support-chat", {"v41": 1.0}, at=START + 120)
+    clock.now = START + 600
+    recent = RangePlan(start=START - 600, end=START + 600, step=60)
+    flags = history(backend, "support-chat", recent)
+    ts = recent.timestamps()
+    assert np.all(flags["v42"][ts < START + 120] == 1)
+    assert np.all(flags["v41"][ts >= START + 120] == 1)
+
+    before_switch = RangePlan(start=SWITCH - 3600, end=SWITCH - 60, step=60)
+    assert set(history(backend, "support-chat", before_switch)) == {"v41"}
+    assert history(backend, "code-assist", before_switch).keys() == {"v3"}
+    assert asyncio.run(backend.version_history(before_switch, deployment="nope")) == {}
+
+
+def test_version_history_refuses_plans_prometheus_would_refuse() -> None:
+    backend, _ = demo()
+    with pytest.raises(BadQuery, match="11000"):
+        asyncio.run(backend.version_history(RangePlan(0, 15 * 11_000, 15), deployment="doc-qa"))

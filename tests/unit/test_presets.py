@@ -69,9 +69,27 @@ def test_tgi_queries() -> None:
     )
 
 
-def test_llamacpp_exports_only_tokens() -> None:
-    assert set(PRESETS["llamacpp"].templates) == {Signal.OUTPUT_TOKENS_PER_S}
+def test_llamacpp_exports_tokens_and_slot_gauges_only() -> None:
+    assert set(PRESETS["llamacpp"].templates) == {
+        Signal.OUTPUT_TOKENS_PER_S,
+        Signal.INPUT_TOKENS_PER_S,
+        Signal.RUNNING_REQUESTS,
+        Signal.WAITING_REQUESTS,
+        Signal.KV_CACHE_USAGE,
+    }
     assert "llamacpp:tokens_predicted_total" in rendered("llamacpp", Signal.OUTPUT_TOKENS_PER_S)
+    assert "rate(llamacpp:prompt_tokens_total[300s])" in rendered(
+        "llamacpp", Signal.INPUT_TOKENS_PER_S
+    )
+    assert rendered("llamacpp", Signal.RUNNING_REQUESTS) == (
+        "sum by (deployment, model_name) (llamacpp:requests_processing)"
+    )
+    assert rendered("llamacpp", Signal.WAITING_REQUESTS) == (
+        "sum by (deployment, model_name) (llamacpp:requests_deferred)"
+    )
+    assert rendered("llamacpp", Signal.KV_CACHE_USAGE) == (
+        "max by (deployment, model_name) (llamacpp:kv_cache_usage_ratio)"
+    )
 
 
 def test_triton_queries() -> None:
@@ -97,16 +115,98 @@ def test_otel_queries() -> None:
     )
 
 
-def test_every_template_fills_both_placeholders() -> None:
-    for preset in PRESETS.values():
-        for template in preset.templates.values():
-            text = render(template, ["deployment", preset.model_label], 60)
-            assert "$" not in text
-            assert "[60s]" in text or "nv_inference_request_summary_us" in text
+GAUGES = {Signal.RUNNING_REQUESTS, Signal.WAITING_REQUESTS, Signal.KV_CACHE_USAGE}
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_template_renders_both_placeholders(preset: str) -> None:
+    engine = PRESETS[preset]
+    for signal, template in engine.templates.items():
+        text = render(template, ["deployment", engine.model_label], 60)
+        assert "$" not in text, (preset, signal)
+        assert text.count("(") == text.count(")"), (preset, signal)
+        assert f"deployment, {engine.model_label})" in text, (preset, signal)
+        windowless = signal in GAUGES or "nv_inference_request_summary_us" in text
+        assert ("[60s]" in text) != windowless, (preset, signal)
+
+
+def test_which_engine_exports_which_signal() -> None:
+    exported = {name: set(p.templates) for name, p in PRESETS.items()}
+    assert exported["vllm"] == set(Signal)
+    assert exported["tgi"] == set(Signal) - {Signal.P95_TTFT, Signal.KV_CACHE_USAGE}
+    assert exported["triton"] == {
+        Signal.REQUEST_RATE,
+        Signal.ERROR_RATIO,
+        Signal.P50_LATENCY,
+        Signal.P95_LATENCY,
+        Signal.P99_LATENCY,
+        Signal.P95_TTFT,
+        Signal.WAITING_REQUESTS,
+    }
+    assert exported["otel"] == set(Signal) - GAUGES
+
+
+@pytest.mark.parametrize("preset", ["vllm", "tgi", "otel"])
+def test_latency_quantiles_come_from_the_p95_histogram(preset: str) -> None:
+    p95 = rendered(preset, Signal.P95_LATENCY)
+    assert p95.startswith("histogram_quantile(0.95, ")
+    assert rendered(preset, Signal.P50_LATENCY) == p95.replace("(0.95, ", "(0.5, ")
+    assert rendered(preset, Signal.P99_LATENCY) == p95.replace("(0.95, ", "(0.99, ")
+
+
+def test_vllm_new_signals() -> None:
+    by = "deployment, model_name"
+    assert rendered("vllm", Signal.P95_ITL) == (
+        f"histogram_quantile(0.95, sum by (le, {by}) "
+        "(rate(vllm:inter_token_latency_seconds_bucket[300s]))) or "
+        f"histogram_quantile(0.95, sum by (le, {by}) "
+        "(rate(vllm:time_per_output_token_seconds_bucket[300s])))"
+    )
+    assert rendered("vllm", Signal.RUNNING_REQUESTS) == f"sum by ({by}) (vllm:num_requests_running)"
+    assert rendered("vllm", Signal.WAITING_REQUESTS) == f"sum by ({by}) (vllm:num_requests_waiting)"
+    assert rendered("vllm", Signal.KV_CACHE_USAGE) == (
+        f"max by ({by}) (vllm:kv_cache_usage_perc or vllm:gpu_cache_usage_perc)"
+    )
+    assert rendered("vllm", Signal.INPUT_TOKENS_PER_S) == (
+        f"sum by ({by}) (rate(vllm:prompt_tokens_total[300s]))"
+    )
+
+
+def test_tgi_new_signals() -> None:
+    assert "rate(tgi_request_mean_time_per_token_duration_bucket[300s])" in rendered(
+        "tgi", Signal.P95_ITL
+    )
+    assert rendered("tgi", Signal.RUNNING_REQUESTS).endswith("(tgi_batch_current_size)")
+    assert rendered("tgi", Signal.WAITING_REQUESTS).endswith("(tgi_queue_size)")
+    assert "rate(tgi_request_input_length_sum[300s])" in rendered("tgi", Signal.INPUT_TOKENS_PER_S)
+
+
+def test_triton_new_signals() -> None:
+    assert rendered("triton", Signal.P50_LATENCY) == (
+        'max by (deployment, model_name) (nv_inference_request_summary_us{quantile="0.5"}) / 1e6'
+    )
+    assert 'quantile="0.99"' in rendered("triton", Signal.P99_LATENCY)
+    assert rendered("triton", Signal.WAITING_REQUESTS) == (
+        "sum by (deployment, model_name) (nv_inference_pending_request_count)"
+    )
+
+
+def test_otel_new_signals() -> None:
+    assert "gen_ai_server_time_per_output_token_seconds_bucket" in rendered("otel", Signal.P95_ITL)
+    assert rendered("otel", Signal.INPUT_TOKENS_PER_S) == (
+        "sum by (deployment, model_name) "
+        '(rate(gen_ai_client_token_usage_sum{gen_ai_token_type="input"}[300s]))'
+    )
 
 
 def test_additive_signals() -> None:
-    assert {Signal.REQUEST_RATE, Signal.OUTPUT_TOKENS_PER_S} == ADDITIVE_SIGNALS
+    assert {
+        Signal.REQUEST_RATE,
+        Signal.INPUT_TOKENS_PER_S,
+        Signal.OUTPUT_TOKENS_PER_S,
+        Signal.RUNNING_REQUESTS,
+        Signal.WAITING_REQUESTS,
+    } == ADDITIVE_SIGNALS
     assert all(p.additive == ADDITIVE_SIGNALS for p in PRESETS.values())
 
 

@@ -686,6 +686,86 @@ def test_range_by_version_uses_the_serving_version() -> None:
     assert list(result) == [SeriesKey("chat", "v3")]
 
 
+# ---- PrometheusBackend: version history ------------------------------------------
+
+
+def history_query(deployment: str = "chat") -> str:
+    return f"max by (version) (model_info{{deployment={json.dumps(deployment)}}})"
+
+
+def test_version_history_reads_the_info_metric_over_the_plan() -> None:
+    server = FakePrometheus()
+    server.on(
+        history_query(),
+        matrix(
+            ({"version": "v1"}, [(0.0, "1"), (10.0, "1"), (20.0, "1"), (30.0, "0")]),
+            ({"version": "v2"}, [(0.0, "0"), (20.0, "1"), (30.0, "1")]),
+            ({"version": "v0"}, [(0.0, "0"), (10.0, "0")]),
+            ({}, [(0.0, "1")]),
+        ),
+    )
+    plan = RangePlan(0.0, 30.0, 10.0)
+    history = run(backend(server).version_history(plan, deployment="chat"))
+
+    assert list(history) == ["v1", "v2"]  # v0 never served in the range; no unlabelled row
+    assert history["v1"].key == SeriesKey("chat", "v1")
+    assert history["v1"].timestamps.tolist() == [0.0, 10.0, 20.0, 30.0]
+    assert np.array_equal(history["v1"].values, [1, 1, 1, np.nan], equal_nan=True)
+    assert np.array_equal(history["v2"].values, [np.nan, np.nan, 1, 1], equal_nan=True)
+    form = server.forms()[0]
+    assert form["query"] == history_query()
+    assert (form["start"], form["end"], form["step"]) == ("0", "30", "10")
+    assert len(server.requests) == 1
+
+
+def test_version_history_quotes_the_deployment_name() -> None:
+    server = FakePrometheus()
+    run(backend(server).version_history(RangePlan(0.0, 10.0, 10.0), deployment='a"b\\c'))
+    assert server.queries()[0] == 'max by (version) (model_info{deployment="a\\"b\\\\c"})'
+
+
+def test_version_history_falls_back_to_the_request_rate_per_version() -> None:
+    server = FakePrometheus()
+    server.on(
+        VLLM_RATE,
+        matrix(
+            ({"deployment": "chat", "model_name": "m", "version": "v1"}, [(0.0, "2"), (10.0, "0")]),
+            ({"deployment": "chat", "model_name": "m", "version": "v2"}, [(10.0, "1.5")]),
+            ({"deployment": "other", "model_name": "o", "version": "x"}, [(0.0, "9")]),
+        ),
+    )
+    history = run(backend(server).version_history(RangePlan(0.0, 10.0, 10.0), deployment="chat"))
+
+    assert list(history) == ["v1", "v2"]
+    assert np.array_equal(history["v1"].values, [1, np.nan], equal_nan=True)
+    assert np.array_equal(history["v2"].values, [np.nan, 1], equal_nan=True)
+    rate_query = next(q for q in server.queries() if VLLM_RATE in q)
+    # A 60 s window: four scrape intervals, so that every step has two samples.
+    assert rate_query == (f"sum by (deployment, model_name, version) (rate({VLLM_RATE}[60s]))")
+
+
+def test_version_history_of_an_unknown_deployment_is_empty() -> None:
+    server = FakePrometheus()
+    assert run(backend(server).version_history(RangePlan(0, 60, 15), deployment="nope")) == {}
+
+
+def test_version_history_refuses_more_than_11000_points_without_a_request() -> None:
+    server = FakePrometheus()
+    with pytest.raises(BadQuery, match="11001 points per series exceed"):
+        run(backend(server).version_history(RangePlan(0.0, 11_000.0, 1.0), deployment="chat"))
+    assert server.requests == []
+
+
+def test_client_is_the_backends_own_api_client() -> None:
+    server = FakePrometheus()
+    server.on("up", vector(({"job": "prometheus"}, "1")))
+    prom = backend(server)
+    assert prom.client is prom.client
+    rows = list(run(prom.client.query("up")).rows())
+    assert rows == [({"job": "prometheus"}, 1.0)]
+    assert server.queries() == ["up"]
+
+
 # ---- lifecycle ------------------------------------------------------------------
 
 
