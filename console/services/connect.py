@@ -6,6 +6,8 @@ from console.backends.prometheus import PrometheusBackend
 from console.backends.protocol import MetricsBackend
 from console.config.secrets import SecretStore, SecretsUnavailable
 from console.config.settings import AuthKind, Profile
+from console.services.annotations import AnnotationStore
+from console.services.detail import DetailService
 from console.services.fleet import FleetService
 
 
@@ -61,4 +63,17 @@ def open_fleet(profile: Profile, secrets: SecretStore) -> FleetService:
         open_backend(profile, secrets),
         slo=profile.slo,
         rate_window_s=profile.rate_window_s,
+    )
+
+
+def open_detail(
+    profile: Profile, backend: MetricsBackend, annotations: AnnotationStore
+) -> DetailService:
+    """The detail service of one profile, over the backend its fleet service uses."""
+    return DetailService(
+        backend,
+        annotations,
+        rate_window_s=profile.rate_window_s,
+        prices=profile.prices,
+        canary_min_requests=profile.canary_min_requests,
     )

@@ -1,5 +1,7 @@
 """The card of one deployment: versions, figures, sparkline, status, staleness, error."""
 
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from console.services.fleet import SPARKLINE_SIGNAL
@@ -35,11 +37,20 @@ def repolish(widget: QWidget, name: str, value: str) -> None:
 
 
 class DeploymentCard(QFrame):
-    """Shows one CardState; the status is a word as well as a colour."""
+    """Shows one CardState; the status is a word as well as a colour.
+
+    Double-click, Enter or Return asks for the deployment's detail (``openRequested``);
+    the card takes keyboard focus (Tab) and says so with ``focused``.
+    """
+
+    openRequested = Signal(str)
+    focused = Signal(str)
 
     def __init__(self, deployment: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("card")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setToolTip(f"Double-click or press Enter to open the detail of {deployment}")
         self.deployment = deployment
         self.setMinimumWidth(CARD_MIN_WIDTH)
         self.title = _label("cardTitle", deployment)
@@ -115,6 +126,22 @@ class DeploymentCard(QFrame):
             f"{reading.deployment}: {fmt.STATUS_WORDS[status].lower()}"
             + (", stale" if state.stale else "")
         )
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.openRequested.emit(self.deployment)
+        else:
+            super().mouseDoubleClickEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.openRequested.emit(self.deployment)
+        else:
+            super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.focused.emit(self.deployment)
 
     def set_highlighted(self, highlighted: bool) -> None:
         """Mark this card as the one picked in the sidebar."""

@@ -11,9 +11,14 @@ _SPACING = 12
 
 
 class CardGrid(QWidget):
-    """One DeploymentCard per deployment, reused across refreshes, in the viewmodel's order."""
+    """One DeploymentCard per deployment, reused across refreshes, in the viewmodel's order.
+
+    A card double-clicked (or Enter on it) emits ``deploymentOpened``; a card given the
+    keyboard focus is highlighted.
+    """
 
     painted = Signal()
+    deploymentOpened = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,7 +57,10 @@ class CardGrid(QWidget):
         for state in states:
             name = state.reading.deployment
             if name not in self._cards:
-                self._cards[name] = DeploymentCard(name, self)
+                card = DeploymentCard(name, self)
+                card.openRequested.connect(self.deploymentOpened)
+                card.focused.connect(self.highlight)
+                self._cards[name] = card
             card = self._cards[name]
             card.set_state(state, range_s)
             card.set_highlighted(name == self._highlighted)

@@ -1,15 +1,17 @@
-"""The fleet overview window: profiles sidebar, banners, card grid, toolbar, status bar."""
+"""The main window: profiles sidebar, banners, the Fleet/Detail/Explore/Dashboard tabs,
+toolbar, status bar."""
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
     QMainWindow,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -19,16 +21,28 @@ from console.ui import format as fmt
 from console.ui.banners import DemoBanner, ErrorBar
 from console.ui.card_grid import CardGrid, CardScrollArea
 from console.ui.connection_dialog import ConnectionDialog
+from console.ui.detail_view import DetailView
 from console.ui.elided_label import ElidedLabel
 from console.ui.shortcuts_dialog import ShortcutsDialog
 from console.ui.sidebar import ProfileTree
 from console.ui.theme import THEME_LABELS, THEME_ORDER, ThemeController
-from console.viewmodels.fleet import FleetViewModel
+from console.viewmodels.detail import DetailViewModel
+from console.viewmodels.fleet import CardState, FleetViewModel
 from console.viewmodels.profiles import ProfilesViewModel
+
+FLEET_TAB, DETAIL_TAB, EXPLORE_TAB, DASHBOARD_TAB = range(4)
+_TAB_TITLES = ("Fleet", "Detail", "Explore", "Dashboard")
+_NO_DETAIL_TEXT = "Double-click a card (or a deployment in the sidebar) to open its detail."
 
 
 class FleetWindow(QMainWindow):
-    """Shows the fleet of the active profile; every action goes through the viewmodels."""
+    """Shows the active profile: fleet cards, a deployment's detail, Explore and the dashboard.
+
+    Every action goes through the viewmodels. ``pinRequested(deployment, chart_id)`` says
+    that the user pinned a detail chart to the dashboard.
+    """
+
+    pinRequested = Signal(str, str)
 
     def __init__(
         self,
@@ -57,7 +71,26 @@ class FleetWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.message)
         self.stack.addWidget(self.card_scroll)
-        self.range_picker = _picker(fmt.TIME_RANGES, "Time range of the sparklines")
+        self.detail_message = _placeholder(_NO_DETAIL_TEXT)
+        self.detail_page = QStackedWidget()
+        self.detail_page.addWidget(self.detail_message)
+        self.detail_view: DetailView | None = None
+        self._detail: DetailViewModel | None = None
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setDocumentMode(True)
+        for page, title in zip(
+            (
+                self.stack,
+                self.detail_page,
+                _placeholder("Explore is not available yet."),
+                _placeholder("No dashboard yet."),
+            ),
+            _TAB_TITLES,
+            strict=True,
+        ):
+            self.tabs.addTab(page, title)
+        self.range_picker = _picker(fmt.TIME_RANGES, "Time range of the sparklines and charts")
         self.interval_picker = _picker(fmt.REFRESH_INTERVALS, "Refresh interval")
         self.theme_picker = QComboBox()
         for choice in THEME_ORDER:
@@ -93,6 +126,80 @@ class FleetWindow(QMainWindow):
     def theme(self) -> ThemeController:
         """The theme controller the window's picker drives."""
         return self._theme
+
+    @property
+    def detail(self) -> DetailViewModel | None:
+        """The live panels of the deployment opened in the Detail tab, if any."""
+        return self._detail
+
+    def set_explore_view(self, widget: QWidget) -> None:
+        """Show ``widget`` in the Explore tab."""
+        self._replace_tab(EXPLORE_TAB, widget)
+
+    def set_dashboard_view(self, widget: QWidget) -> None:
+        """Show ``widget`` in the Dashboard tab."""
+        self._replace_tab(DASHBOARD_TAB, widget)
+
+    def _replace_tab(self, index: int, widget: QWidget) -> None:
+        current = self.tabs.currentIndex()
+        old = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, widget, _TAB_TITLES[index])
+        if old is not None and old is not widget:
+            old.deleteLater()
+        self.tabs.setCurrentIndex(current)
+
+    def open_detail(self, deployment: str) -> DetailViewModel | None:
+        """Show the detail of ``deployment`` in the Detail tab; None while no fleet is open."""
+        if self._detail is None:
+            self._detail = self._profiles.open_detail(deployment, self._chart_width())
+            if self._detail is None:
+                return None
+            self.detail_view = DetailView(self._detail)
+            self.detail_view.backRequested.connect(self.show_fleet)
+            self.detail_view.pinRequested.connect(self.pinRequested)
+            self.detail_page.addWidget(self.detail_view)
+        else:
+            self._detail.set_deployment(deployment)
+        assert self.detail_view is not None
+        self.detail_view.set_card(self._card_of(deployment))
+        self.detail_page.setCurrentWidget(self.detail_view)
+        self.tabs.setCurrentIndex(DETAIL_TAB)
+        self.grid.highlight(deployment)
+        self.detail_view.setFocus()
+        return self._detail
+
+    def show_fleet(self) -> None:
+        """Go back to the fleet cards."""
+        self.tabs.setCurrentIndex(FLEET_TAB)
+        deployment = self._detail.deployment if self._detail is not None else None
+        card = self.grid.card(deployment) if deployment else None
+        if card is not None:
+            self.card_scroll.reveal(card.deployment)
+            card.setFocus()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # The detail's panels and visibility watchers go with the window, not after it.
+        self._close_detail()
+        super().closeEvent(event)
+
+    def _close_detail(self) -> None:
+        if self._detail is not None:
+            self._detail.dispose()
+            self._detail = None
+        if self.detail_view is not None:
+            self.detail_page.removeWidget(self.detail_view)
+            self.detail_view.deleteLater()
+            self.detail_view = None
+        self.detail_page.setCurrentWidget(self.detail_message)
+
+    def _chart_width(self) -> int:
+        # Two chart columns share the tab's width.
+        return max(200, self.tabs.width() // 2)
+
+    def _card_of(self, deployment: str) -> CardState | None:
+        cards = self._fleet.cards() if self._fleet is not None else []
+        return next((c for c in cards if c.reading.deployment == deployment), None)
 
     def actions_with_shortcuts(self) -> list[QAction]:
         """Every action that has a keyboard shortcut (listed in Help)."""
@@ -143,6 +250,12 @@ class FleetWindow(QMainWindow):
             self._action(f"Time range {label}", [f"Ctrl+{index}"], self._range_picker_at(index - 1))
             for index, (label, _seconds) in enumerate(fmt.TIME_RANGES, start=1)
         ]
+        self.tab_actions = [
+            self._action(f"Show {title}", [f"Alt+{index}"], self._tab_at(index - 1))
+            for index, title in enumerate(_TAB_TITLES, start=1)
+        ]
+        self.back_action = self._action("Back to the fleet", ["Esc"], self.show_fleet)
+        self.back_action.setEnabled(False)
         self.quit_action = self._action("Quit", ["Ctrl+Q"], self.close)
         self.shortcuts_action = self._action("Keyboard shortcuts", ["F1"], self.show_shortcuts)
 
@@ -151,6 +264,12 @@ class FleetWindow(QMainWindow):
             self.range_picker.setCurrentIndex(row)
 
         return pick
+
+    def _tab_at(self, index: int) -> Callable[[], None]:
+        def show() -> None:
+            self.tabs.setCurrentIndex(index)
+
+        return show
 
     def _build_toolbar(self) -> None:
         toolbar = self.addToolBar("Fleet")
@@ -177,6 +296,8 @@ class FleetWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         view.addActions([self.refresh_action, self.pause_action, self.theme_action])
         view.addMenu("Time range").addActions(self.range_actions)
+        view.addSeparator()
+        view.addActions([*self.tab_actions, self.back_action])
         self.menuBar().addMenu("&Help").addAction(self.shortcuts_action)
 
     def _build_body(self) -> None:
@@ -186,7 +307,7 @@ class FleetWindow(QMainWindow):
         column.setSpacing(6)
         column.addWidget(self.error_bar)
         column.addWidget(self.demo_banner)
-        column.addWidget(self.stack, 1)
+        column.addWidget(self.tabs, 1)
         splitter = QSplitter()
         splitter.addWidget(self.sidebar)
         splitter.addWidget(right)
@@ -215,7 +336,10 @@ class FleetWindow(QMainWindow):
         self._profiles.profilesChanged.connect(self._on_profiles_changed)
         self._profiles.errorRaised.connect(self.error_bar.add)
         self.sidebar.profileActivated.connect(self._profiles.activate)
-        self.sidebar.deploymentActivated.connect(self._reveal)
+        self.sidebar.deploymentActivated.connect(self._on_deployment_clicked)
+        self.sidebar.deploymentOpened.connect(self.open_detail)
+        self.grid.deploymentOpened.connect(self.open_detail)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.demo_banner.addProfileRequested.connect(lambda: self.open_profile_dialog(None))
         self.range_picker.currentIndexChanged.connect(self._on_range_picked)
         self.interval_picker.currentIndexChanged.connect(self._on_interval_picked)
@@ -237,6 +361,7 @@ class FleetWindow(QMainWindow):
         self.sidebar.set_active(active.name if active else None)
         self.grid.highlight(None)
         self.grid.show_cards([], 0.0)
+        self._close_detail()
         for action in (self.pause_action, self.refresh_action):
             action.setEnabled(fleet is not None)
         self.interval_picker.setEnabled(fleet is not None)
@@ -274,6 +399,8 @@ class FleetWindow(QMainWindow):
         else:
             self._show_message(f"No deployments found in {name}.")
         self.sidebar.set_deployments(cards)
+        if self._detail is not None and self.detail_view is not None:
+            self.detail_view.set_card(self._card_of(self._detail.deployment))
         self.notes_label.set_full_text(" ".join(fleet.notes()))
         self._show_refresh_state()
 
@@ -308,21 +435,32 @@ class FleetWindow(QMainWindow):
         self.pause_action.setIconText("Resume" if paused else "Pause")
         self._show_refresh_state()
 
+    def _on_tab_changed(self, index: int) -> None:
+        self.back_action.setEnabled(index == DETAIL_TAB)
+
+    def _on_deployment_clicked(self, deployment: str) -> None:
+        if self.tabs.currentIndex() == DETAIL_TAB and self._detail is not None:
+            self.open_detail(deployment)
+        else:
+            self._reveal(deployment)
+
     def _on_pause_triggered(self) -> None:
         if self._fleet is not None:
             self._fleet.set_paused(self.pause_action.isChecked())
 
     def _refresh_now(self) -> None:
-        if self._fleet is not None:
-            self._fleet.refresh_now()
+        self._profiles.refresh_now()
 
     def _on_range_picked(self, index: int) -> None:
         if index >= 0:
-            self._profiles.set_range(self.range_picker.itemData(index))
+            seconds = self.range_picker.itemData(index)
+            self._profiles.set_range(seconds)
+            if self._detail is not None:
+                self._detail.set_range(seconds)
 
     def _on_interval_picked(self, index: int) -> None:
-        if self._fleet is not None and index >= 0:
-            self._fleet.set_refresh_interval(self.interval_picker.itemData(index))
+        if index >= 0:
+            self._profiles.set_refresh_interval(self.interval_picker.itemData(index))
 
     def _on_theme_picked(self, index: int) -> None:
         choice = Theme(self.theme_picker.itemData(index))
@@ -351,6 +489,14 @@ class FleetWindow(QMainWindow):
         picker.blockSignals(True)
         picker.setCurrentIndex(index)
         picker.blockSignals(False)
+
+
+def _placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("fleetMessage")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    return label
 
 
 def _picker(choices: tuple[tuple[str, float], ...], tooltip: str) -> QComboBox:

@@ -15,10 +15,15 @@ _NAME = Qt.ItemDataRole.UserRole + 1
 
 
 class ProfileTree(QTreeWidget):
-    """Top level: profiles (configured ones, then the demo). Children: deployments."""
+    """Top level: profiles (configured ones, then the demo). Children: deployments.
+
+    A click on a deployment emits ``deploymentActivated``; activating it (double-click or
+    Enter) emits ``deploymentOpened``, which opens its detail.
+    """
 
     profileActivated = Signal(str)
     deploymentActivated = Signal(str)
+    deploymentOpened = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -29,7 +34,7 @@ class ProfileTree(QTreeWidget):
         self._active: str | None = None
         self._deployments: list[tuple[str, str]] = []
         self.itemClicked.connect(self._on_item)
-        self.itemActivated.connect(self._on_item)
+        self.itemActivated.connect(self._on_item_activated)
 
     def set_profiles(self, profiles: list[Profile], active: str | None) -> None:
         """Rebuild the profile items; the active one is bold and expanded."""
@@ -76,7 +81,9 @@ class ProfileTree(QTreeWidget):
             child = QTreeWidgetItem([f"{name}  ·  {status}"])
             child.setData(0, _KIND, "deployment")
             child.setData(0, _NAME, name)
-            child.setToolTip(0, f"{name}: {status}. Click to show its card.")
+            child.setToolTip(
+                0, f"{name}: {status}. Click to show its card, double-click to open its detail."
+            )
             parent.addChild(child)
         parent.setExpanded(True)
 
@@ -87,6 +94,12 @@ class ProfileTree(QTreeWidget):
                 self.profileActivated.emit(name)
         else:
             self.deploymentActivated.emit(name)
+
+    def _on_item_activated(self, item: QTreeWidgetItem, column: int) -> None:
+        if item.data(0, _KIND) == "deployment":
+            self.deploymentOpened.emit(item.data(0, _NAME))
+        else:
+            self._on_item(item, column)
 
 
 def _profile_text(profile: Profile) -> str:

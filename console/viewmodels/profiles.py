@@ -22,9 +22,13 @@ from console.config.settings import (
 from console.config.store import ConfigError, ConfigStore
 from console.qtbridge.relay import FutureRelay
 from console.qtbridge.runner import AsyncRunner
-from console.services.connect import open_fleet
+from console.services.annotations import AnnotationStore
+from console.services.connect import open_detail, open_fleet
+from console.services.detail import DetailService
 from console.services.fleet import FleetService
+from console.viewmodels.detail import DetailViewModel
 from console.viewmodels.fleet import FleetViewModel
+from console.viewmodels.refresh import RefreshEngine
 
 FleetOpener = Callable[[Profile, SecretStore], FleetService]
 _OPEN_ERRORS = (SecretsUnavailable, BackendError, OSError, ValueError)
@@ -41,6 +45,8 @@ class ProfilesViewModel(QObject):
     Each activation opens a fresh FleetService (its own backend and HTTP client) on the
     I/O thread, since reading the keyring and building TLS contexts can block; the
     previous one is stopped and its backend closed, so profiles never share anything.
+    With the fleet come the profile's RefreshEngine (the one scheduler of its live
+    panels), its AnnotationStore and its DetailService over the fleet's backend.
     A config file that failed to load is reported and never written.
     """
 
@@ -76,6 +82,8 @@ class ProfilesViewModel(QObject):
         self._opening: concurrent.futures.Future[FleetService] | None = None
         self._service: FleetService | None = None
         self._fleet: FleetViewModel | None = None
+        self._engine: RefreshEngine | None = None
+        self._detail: DetailService | None = None
         self._open_error: str | None = None
         self._keyring_checked = False
 
@@ -103,6 +111,41 @@ class ProfilesViewModel(QObject):
     def fleet(self) -> FleetViewModel | None:
         """The fleet of the active profile; None when it could not be opened."""
         return self._fleet
+
+    @property
+    def engine(self) -> RefreshEngine | None:
+        """The refresh engine of the active profile's live panels; None while no fleet."""
+        return self._engine
+
+    @property
+    def detail(self) -> DetailService | None:
+        """The detail service of the active profile (over its fleet's backend)."""
+        return self._detail
+
+    @property
+    def annotations(self) -> AnnotationStore | None:
+        """The active profile's annotation store, for features that mark the charts."""
+        return self._detail.annotation_store if self._detail is not None else None
+
+    def open_detail(self, deployment: str, width_px: int = 800) -> DetailViewModel | None:
+        """Live panels of ``deployment`` over the remembered range; None while no fleet.
+
+        It is a child of the engine, so it goes with the fleet; the caller disposes of it
+        earlier when it closes the view. Its panels start hidden: the view's visibility
+        watchers show them once it is laid out, so that the first queries have its width.
+        """
+        if self._engine is None or self._detail is None or self._active is None:
+            return None
+        return DetailViewModel(
+            self._engine,
+            self._detail,
+            profile=self._active.name,
+            deployment=deployment,
+            range_s=self.ui.range_s,
+            width_px=width_px,
+            visible=False,
+            parent=self._engine,
+        )
 
     @property
     def is_opening(self) -> bool:
@@ -171,6 +214,11 @@ class ProfilesViewModel(QObject):
                 range_s=self.ui.range_s,
                 parent=self,
             )
+            self._engine = RefreshEngine(
+                self._runner, interval_s=profile.refresh_interval_s, parent=self
+            )
+            self._fleet.pausedChanged.connect(self._engine.set_paused)
+            self._detail = open_detail(profile, self._service.backend, AnnotationStore())
         self.fleetChanged.emit()
         if self._fleet is None:
             self._check_keyring_once()
@@ -201,6 +249,20 @@ class ProfilesViewModel(QObject):
         self._remember(dataclasses.replace(self.ui, range_s=range_s))
         if self._fleet is not None:
             self._fleet.set_range(range_s)
+
+    def set_refresh_interval(self, seconds: float) -> None:
+        """Refresh the fleet and every live panel every ``seconds``."""
+        if self._fleet is not None:
+            self._fleet.set_refresh_interval(seconds)
+        if self._engine is not None:
+            self._engine.set_interval(seconds)
+
+    def refresh_now(self) -> None:
+        """Refresh the fleet and every visible live panel at once."""
+        if self._fleet is not None:
+            self._fleet.refresh_now()
+        if self._engine is not None:
+            self._engine.refresh_now()
 
     def secret_stored(self, profile: Profile) -> "concurrent.futures.Future[bool]":
         """Whether the secret ``profile``'s auth needs is stored (looked up on the I/O loop)."""
@@ -259,6 +321,13 @@ class ProfilesViewModel(QObject):
             self._fleet.stop()
             self._fleet.deleteLater()
             self._fleet = None
+        if self._engine is not None:
+            for detail in self._engine.findChildren(DetailViewModel):
+                detail.dispose()
+            self._engine.stop()
+            self._engine.deleteLater()
+            self._engine = None
+        self._detail = None
         if self._opening is not None:
             closing = self._runner.submit(_close_when_open(self._opening))
             self._opening = None

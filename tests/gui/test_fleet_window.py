@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
 
 from console.backends.demo import DemoBackend
 from console.backends.errors import ConnectionFailed
@@ -15,7 +16,7 @@ from console.config.secrets import SecretStore
 from console.config.settings import Profile, Theme
 from console.config.store import ConfigStore
 from console.ui.banners import DEMO_TEXT
-from console.ui.main_window import FleetWindow
+from console.ui.main_window import DASHBOARD_TAB, EXPLORE_TAB, FLEET_TAB, FleetWindow
 from console.ui.theme import ThemeController, stylesheet
 from console.viewmodels.profiles import ProfilesViewModel
 from tests.gui.fakes import opener
@@ -230,9 +231,14 @@ def test_keyboard_shortcuts_are_listed_in_help(qtbot, open_window) -> None:
         "Ctrl+1",
         "Ctrl+6",
         "Ctrl+Q",
+        "Alt+1",
+        "Alt+4",
+        "Esc",
     ):
         assert keys in rows, keys
     assert rows["Ctrl+6"] == "Time range 7d"
+    assert rows["Alt+3"] == "Show Explore"
+    assert rows["Esc"] == "Back to the fleet"
     dialog.close()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
@@ -253,3 +259,44 @@ def test_a_profile_left_while_it_was_opening_is_closed(qtbot, make_profiles) -> 
     qtbot.waitUntil(lambda: profiles.fleet is not None, timeout=5000)
     assert profiles.fleet is not None and profiles.fleet.profile_name == "demo"
     assert backend.snapshots == 0
+
+
+def test_tabs_switch_with_shortcuts_and_the_lead_can_replace_explore_and_dashboard(
+    qtbot, open_window
+) -> None:
+    window = open_window()
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "Fleet",
+        "Detail",
+        "Explore",
+        "Dashboard",
+    ]
+    explore, dashboard = QLabel("explore"), QLabel("dashboard")
+    window.set_explore_view(explore)
+    window.set_dashboard_view(dashboard)
+    assert window.tabs.widget(EXPLORE_TAB) is explore
+    assert window.tabs.widget(DASHBOARD_TAB) is dashboard
+    assert window.tabs.tabText(EXPLORE_TAB) == "Explore"
+    assert window.tabs.currentIndex() == FLEET_TAB
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is explore
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is window.detail_page
+    assert window.detail_page.currentWidget() is window.detail_message
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert window.tabs.currentIndex() == FLEET_TAB
+
+
+def test_the_interval_picker_drives_the_refresh_engine(qtbot, open_window) -> None:
+    window = open_window()
+    qtbot.waitUntil(lambda: window.profiles.engine is not None, timeout=10_000)
+    engine = window.profiles.engine
+    assert engine is not None and engine.interval_s == 5.0  # the demo's interval
+    window.interval_picker.setCurrentIndex(window.interval_picker.findText("30s"))
+    assert engine.interval_s == 30.0
+    window.pause_action.trigger()
+    assert engine.paused
+    window.pause_action.trigger()
+    assert not engine.paused
