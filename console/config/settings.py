@@ -9,6 +9,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from console.domain.cost import VersionPrice
+from console.domain.drift import DEFAULT_MIN_COUNT, DriftMetric, DriftThresholds
 from console.domain.signals import Signal
 from console.domain.slo import SloThresholds
 
@@ -18,6 +19,9 @@ PRESETS = ("vllm", "tgi", "llamacpp", "triton", "otel")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _HEADER_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _DATASOURCE_UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_METRIC_NAME_RE = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]*$")
+ALL_SIGNALS = "*"
+"""The ``signal`` of a DriftSetting that applies to every histogram without its own."""
 GRID_COLUMNS = 12
 """A dashboard is this many columns wide."""
 GRID_ROWS = 200
@@ -58,6 +62,15 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class DriftSetting:
+    """Warn and alert levels of one drift metric for one histogram (or ``*``: every one)."""
+
+    signal: str
+    metric: DriftMetric
+    thresholds: DriftThresholds
+
+
+@dataclass(frozen=True)
 class Profile:
     """One environment (prod-eu, staging…): where its Prometheus is and how to reach it.
 
@@ -87,6 +100,8 @@ class Profile:
     grafana_datasource: str | None = None
     canary_min_requests: float = 100.0
     prices: tuple[VersionPrice, ...] = ()
+    drift: tuple[DriftSetting, ...] = ()
+    drift_min_count: float = DEFAULT_MIN_COUNT
 
     def __post_init__(self) -> None:
         validate_profile(self)
@@ -100,6 +115,12 @@ class Profile:
     def secret_field(self) -> str | None:
         """The keyring field this profile's auth needs ("token", "password"), if any."""
         return {AuthKind.BEARER: "token", AuthKind.BASIC: "password"}.get(self.auth)
+
+    def drift_thresholds(self, signal: str, metric: DriftMetric) -> DriftThresholds | None:
+        """The levels set for ``signal`` and ``metric``, else those set for every signal
+        (``*``), else None: the metric's defaults apply."""
+        chosen = {(s.signal, s.metric): s.thresholds for s in self.drift}
+        return chosen.get((signal, metric), chosen.get((ALL_SIGNALS, metric)))
 
 
 def validate_profile(profile: Profile) -> None:
@@ -136,6 +157,7 @@ def validate_profile(profile: Profile) -> None:
             "canary_min_requests",
             f"must be a positive number of requests, got {profile.canary_min_requests!r}",
         )
+    _validate_drift(profile)
     priced: set[tuple[str, str | None]] = set()
     for price in profile.prices:
         target = (price.version, price.deployment)
@@ -143,6 +165,27 @@ def validate_profile(profile: Profile) -> None:
             where = f" in deployment {price.deployment!r}" if price.deployment else ""
             raise SettingsError("prices", f"version {price.version!r}{where} has two prices")
         priced.add(target)
+
+
+def _validate_drift(profile: Profile) -> None:
+    minimum = profile.drift_min_count
+    if not (math.isfinite(minimum) and minimum > 0):
+        raise SettingsError(
+            "drift_min_count", f"must be a positive number of samples, got {minimum!r}"
+        )
+    seen: set[tuple[str, DriftMetric]] = set()
+    for setting in profile.drift:
+        key = f"drift.{setting.signal}.{setting.metric}"
+        if setting.signal != ALL_SIGNALS and not _METRIC_NAME_RE.match(setting.signal):
+            raise SettingsError(
+                key, f"{setting.signal!r} is not a histogram name (or '*' for every histogram)"
+            )
+        levels = setting.thresholds
+        if not all(math.isfinite(level) and level >= 0 for level in (levels.warn, levels.alert)):
+            raise SettingsError(key, f"levels must be finite and >= 0, got {levels}")
+        if (setting.signal, setting.metric) in seen:
+            raise SettingsError(key, "is set twice")
+        seen.add((setting.signal, setting.metric))
 
 
 def _check_http_url(key: str, url: str, credentials_hint: str) -> None:
@@ -313,5 +356,15 @@ DEMO_PROFILE = Profile(
     role=Role.ADMIN,
     refresh_interval_s=5.0,
     scrape_interval_s=15.0,
+    prices=(
+        VersionPrice("v41", deployment="support-chat", per_gpu_hour=2.5, gpus=2),
+        VersionPrice("v42", deployment="support-chat", per_gpu_hour=2.5, gpus=2),
+        VersionPrice(
+            "v7", deployment="doc-qa", per_1k_input_tokens=0.0005, per_1k_output_tokens=0.0015
+        ),
+        VersionPrice(
+            "v8", deployment="doc-qa", per_1k_input_tokens=0.0004, per_1k_output_tokens=0.0012
+        ),
+    ),
 )
 """The embedded DEMO environment: a seeded simulation, clearly labelled in every view."""

@@ -14,6 +14,7 @@ from console.config.settings import (
     DEMO_PROFILE_NAME,
     SCHEMA_VERSION,
     AuthKind,
+    DriftSetting,
     PinnedPanel,
     Profile,
     Role,
@@ -23,6 +24,7 @@ from console.config.settings import (
     UiSettings,
 )
 from console.domain.cost import VersionPrice
+from console.domain.drift import DriftMetric, DriftThresholds
 from console.domain.signals import Signal
 from console.domain.slo import SloThresholds, Threshold
 
@@ -31,6 +33,7 @@ _UI_KEYS = {f.name for f in fields(UiSettings)}
 _PRICE_FIELDS = {f.name: f.type for f in fields(VersionPrice)}
 _PANEL_FIELDS = {f.name: f.type for f in fields(PinnedPanel)}
 _E = TypeVar("_E", bound=StrEnum)
+_T = TypeVar("_T", bound=Threshold)
 _TOP_KEYS = {"schema_version", "profiles", "ui", "dashboards"}
 _INDEXED_KEY = re.compile(r"^(.+?)\[(\d+)\](?:\.(.+))?$")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -238,9 +241,12 @@ def _convert_profile_value(key: str, value: Any) -> Any:
         return _parse_slo(value)
     if key == "prices":
         return _parse_prices(value)
-    if key == "canary_min_requests":
+    if key == "drift":
+        return _parse_drift(value)
+    if key in ("canary_min_requests", "drift_min_count"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SettingsError(key, f"must be a number of requests, got {value!r}")
+            what = "requests" if key == "canary_min_requests" else "samples"
+            raise SettingsError(key, f"must be a number of {what}, got {value!r}")
         return float(value)
     if key in ("insecure", "protected"):
         if not isinstance(value, bool):
@@ -264,16 +270,36 @@ def _parse_slo(value: Any) -> SloThresholds:
         key = f"slo.{figure}"
         if figure not in known:
             raise SettingsError(key, f"unknown figure; use one of {', '.join(sorted(known))}")
-        if not isinstance(levels, dict) or set(levels) != {"warn", "alert"}:
-            raise SettingsError(key, "must be a table with exactly 'warn' and 'alert'")
-        for level, number in levels.items():
-            if isinstance(number, bool) or not isinstance(number, int | float):
-                raise SettingsError(f"{key}.{level}", f"must be a number, got {number!r}")
-        try:
-            thresholds[figure] = Threshold(warn=float(levels["warn"]), alert=float(levels["alert"]))
-        except ValueError as exc:
-            raise SettingsError(key, str(exc)) from exc
+        thresholds[figure] = _levels(key, levels, Threshold)
     return SloThresholds(**thresholds)
+
+
+def _levels(key: str, levels: Any, kind: type[_T]) -> _T:
+    """A ``{warn = …, alert = …}`` table as a Threshold (or subclass)."""
+    if not isinstance(levels, dict) or set(levels) != {"warn", "alert"}:
+        raise SettingsError(key, "must be a table with exactly 'warn' and 'alert'")
+    for level, number in levels.items():
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise SettingsError(f"{key}.{level}", f"must be a number, got {number!r}")
+    try:
+        return kind(warn=float(levels["warn"]), alert=float(levels["alert"]))
+    except ValueError as exc:
+        raise SettingsError(key, str(exc)) from exc
+
+
+def _parse_drift(value: Any) -> tuple[DriftSetting, ...]:
+    """``[profiles.NAME.drift.SIGNAL]`` tables of ``METRIC = {warn = …, alert = …}``."""
+    if not isinstance(value, dict):
+        raise SettingsError("drift", "must be a table of histogram names ('*' for every one)")
+    settings = []
+    for signal, metrics in value.items():
+        if not isinstance(metrics, dict):
+            raise SettingsError(f"drift.{signal}", "must be a table of drift metrics")
+        for metric, levels in metrics.items():
+            key = f"drift.{signal}.{metric}"
+            thresholds = _levels(key, levels, DriftThresholds)
+            settings.append(DriftSetting(signal, _enum(DriftMetric, key, metric), thresholds))
+    return tuple(settings)
 
 
 def _parse_prices(value: Any) -> tuple[VersionPrice, ...]:
@@ -363,6 +389,10 @@ def _profile_table(profile: Profile) -> dict[str, Any]:
             continue
         if f.name in ("headers", "queries"):
             value = dict(value)
+        elif f.name == "drift":
+            if not value:
+                continue
+            value = _drift_table(value)
         elif f.name == "slo":
             value = {
                 s.name: {
@@ -374,6 +404,14 @@ def _profile_table(profile: Profile) -> dict[str, Any]:
         elif isinstance(value, AuthKind | Role):
             value = value.value
         table[f.name] = value
+    return table
+
+
+def _drift_table(settings: tuple[DriftSetting, ...]) -> dict[str, dict[str, dict[str, float]]]:
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for setting in settings:
+        levels = {"warn": setting.thresholds.warn, "alert": setting.thresholds.alert}
+        table.setdefault(setting.signal, {})[setting.metric.value] = levels
     return table
 
 

@@ -10,6 +10,7 @@ from console.config import paths
 from console.config.atomic import atomic_write_text
 from console.config.settings import (
     AuthKind,
+    DriftSetting,
     PanelKind,
     PinnedPanel,
     Profile,
@@ -20,6 +21,7 @@ from console.config.settings import (
 )
 from console.config.store import ConfigError, ConfigStore, dump_settings
 from console.domain.cost import VersionPrice
+from console.domain.drift import DriftMetric, DriftThresholds
 from console.domain.signals import Signal
 from console.domain.slo import SloThresholds, Threshold
 
@@ -393,3 +395,125 @@ def test_new_keys_errors_name_file_line_and_key(
     assert error.line == nth_line_of(path, needle, nth)
     assert str(error).startswith(f"{path}:{error.line}: {key}: ")
     assert message in str(error)
+
+
+DRIFTING = dataclasses.replace(
+    PROFILE,
+    drift=(
+        DriftSetting("*", DriftMetric.PSI, DriftThresholds(warn=0.2, alert=0.4)),
+        DriftSetting("output_tokens", DriftMetric.PSI, DriftThresholds(warn=0.05, alert=0.1)),
+        DriftSetting(
+            "vllm:e2e_request_latency_seconds",
+            DriftMetric.WASSERSTEIN,
+            DriftThresholds(warn=0.5, alert=2.0),
+        ),
+    ),
+    drift_min_count=40.0,
+)
+
+
+def test_round_trip_of_drift_thresholds_and_min_count(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path / "config.toml")
+    settings = Settings(profiles=(DRIFTING,))
+    store.save(settings)
+    loaded = store.load().profile("prod-eu")
+    assert loaded == DRIFTING
+    assert loaded is not None and loaded.drift_min_count == 40.0
+    text = (tmp_path / "config.toml").read_text()
+    assert '[profiles.prod-eu.drift."vllm:e2e_request_latency_seconds".wasserstein]' in text
+
+
+def test_drift_thresholds_per_signal_then_every_signal_then_defaults() -> None:
+    assert DRIFTING.drift_thresholds("output_tokens", DriftMetric.PSI) == DriftThresholds(0.05, 0.1)
+    assert DRIFTING.drift_thresholds("latency", DriftMetric.PSI) == DriftThresholds(0.2, 0.4)
+    assert DRIFTING.drift_thresholds("output_tokens", DriftMetric.JS) is None
+    assert DRIFTING.drift_thresholds(
+        "vllm:e2e_request_latency_seconds", DriftMetric.WASSERSTEIN
+    ) == DriftThresholds(0.5, 2.0)
+
+
+def test_a_config_without_drift_keys_uses_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('schema_version = 1\n[profiles.a]\nprometheus_url = "http://x:9090"\n')
+    profile = ConfigStore(path).load().profile("a")
+    assert profile is not None
+    assert profile.drift == () and profile.drift_min_count == 100.0
+    assert profile.drift_thresholds("output_tokens", DriftMetric.PSI) is None
+
+
+@pytest.mark.parametrize(
+    ("replace", "key", "needle", "message"),
+    [
+        (
+            (
+                "[profiles.prod-eu.drift.output_tokens.psi]\nwarn = 0.05",
+                "[profiles.prod-eu.drift.output_tokens.psi]\nwarn = 0.5",
+            ),
+            "profiles.prod-eu.drift.output_tokens.psi",
+            "drift.output_tokens.psi]",
+            "below warn",
+        ),
+        (
+            (
+                "[profiles.prod-eu.drift.output_tokens.psi]",
+                "[profiles.prod-eu.drift.output_tokens.psy]",
+            ),
+            "profiles.prod-eu.drift.output_tokens.psy",
+            "drift.output_tokens.psy]",
+            "not one of",
+        ),
+        (
+            (
+                "[profiles.prod-eu.drift.output_tokens.psi]\nwarn = 0.05",
+                '[profiles.prod-eu.drift.output_tokens.psi]\nwarn = "low"',
+            ),
+            "profiles.prod-eu.drift.output_tokens.psi.warn",
+            'warn = "low"',
+            "must be a number",
+        ),
+        (
+            (
+                "[profiles.prod-eu.drift.output_tokens.psi]",
+                '[profiles.prod-eu.drift."output tokens".psi]',
+            ),
+            "profiles.prod-eu.drift.output tokens.psi",
+            'drift."output tokens".psi]',
+            "not a histogram name",
+        ),
+        (
+            ("drift_min_count = 40.0", "drift_min_count = 0"),
+            "profiles.prod-eu.drift_min_count",
+            "drift_min_count",
+            "positive number of samples",
+        ),
+        (
+            ("drift_min_count = 40.0", 'drift_min_count = "many"'),
+            "profiles.prod-eu.drift_min_count",
+            "drift_min_count",
+            "number of samples",
+        ),
+    ],
+)
+def test_drift_errors_name_file_line_and_key(
+    tmp_path: Path, replace: tuple[str, str], key: str, needle: str, message: str
+) -> None:
+    path = tmp_path / "config.toml"
+    text = dump_settings(Settings(profiles=(DRIFTING,)))
+    assert replace[0] in text, replace[0]
+    path.write_text(text.replace(*replace, 1))
+    with pytest.raises(ConfigError) as caught:
+        ConfigStore(path).load()
+    error = caught.value
+    assert error.key == key
+    assert error.line == line_of(path, needle)
+    assert str(error).startswith(f"{path}:{error.line}: {key}: ")
+    assert message in str(error)
+
+
+def test_drift_setting_set_twice_is_refused() -> None:
+    twice = (
+        DriftSetting("latency", DriftMetric.JS, DriftThresholds(0.1, 0.2)),
+        DriftSetting("latency", DriftMetric.JS, DriftThresholds(0.2, 0.3)),
+    )
+    with pytest.raises(ValueError, match=r"^drift\.latency\.js: is set twice"):
+        dataclasses.replace(PROFILE, drift=twice)
