@@ -309,7 +309,7 @@ class PrometheusBackend:
             for series in series_list:
                 key = self._key(query, series.labels, by_version, serving)
                 if deployment is None or key.deployment == deployment:
-                    values = _on_grid(series, plan, grid.size)
+                    values = on_grid(series, plan, grid.size)
                     _merge_into(merged, key, values, query.additive)
         return {key: Series(key, grid.copy(), values) for key, values in merged.items()}
 
@@ -347,7 +347,7 @@ class PrometheusBackend:
                 version = next((series.labels[v] for v in versions if series.labels.get(v)), None)
                 key = SeriesKey(deployment, version if by_version else None)
                 le = _bound(series.labels.get("le"), metric.name)
-                found.setdefault(key, {})[le] = _on_grid(series, plan, grid.size)
+                found.setdefault(key, {})[le] = on_grid(series, plan, grid.size)
             for key, columns in found.items():
                 buckets.setdefault(key, columns)
         return {
@@ -374,7 +374,7 @@ class PrometheusBackend:
         for series in rows:
             version = series.labels.get(self._version_label)
             if version:
-                served[version] = _flag(_on_grid(series, plan, grid.size) == 1)
+                served[version] = _flag(on_grid(series, plan, grid.size) == 1)
         if not served:
             window_s = max(plan.step + self.scrape_interval_s, 4 * self.scrape_interval_s)
             rates = await self.range(
@@ -568,7 +568,7 @@ def _promql_string(value: str) -> str:
     return json.dumps(value)
 
 
-def _on_grid(series: RangeSeries, plan: RangePlan, size: int) -> FloatArray:
+def on_grid(series: RangeSeries, plan: RangePlan, size: int) -> FloatArray:
     """The series' values at the plan's steps; steps without a sample are NaN."""
     values = np.full(size, np.nan)
     position = (series.timestamps - plan.start) / plan.step
