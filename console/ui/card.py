@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLay
 
 from console.services.fleet import SPARKLINE_SIGNAL
 from console.ui import format as fmt
+from console.ui.drift_badge import DriftBadge
 from console.ui.elided_label import ElidedLabel
 from console.ui.sparkline import Sparkline
 from console.viewmodels.fleet import CardState
@@ -57,6 +58,7 @@ class DeploymentCard(QFrame):
         self.status_word = _label("statusWord")
         self.engine = _label("engine")
         self.stale_badge = _label("staleBadge", "STALE")
+        self.drift_badge = DriftBadge()
         self.versions = ElidedLabel()
         self.versions.setObjectName("versions")
         self.figures: dict[str, QLabel] = {}
@@ -72,6 +74,7 @@ class DeploymentCard(QFrame):
     def _build(self) -> None:
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
+        header.addWidget(self.drift_badge)
         header.addWidget(self.stale_badge)
         header.addWidget(self.status_word)
         figures = QGridLayout()

@@ -8,17 +8,18 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from console.domain.canary import CanaryComparison
-from console.services.detail import ChartData
 from console.ui import format as fmt
 from console.ui.canary_table import CanaryTable
 from console.ui.card import repolish
 from console.ui.charts import ChartGroup, PanelFrame, TimeChart
 from console.ui.elided_label import ElidedLabel
+from console.ui.live_chart import show_chart_state
 from console.ui.panel_visibility import watch_visibility
 from console.viewmodels.detail import DetailViewModel
 from console.viewmodels.fleet import CardState
@@ -27,7 +28,6 @@ from console.viewmodels.refresh import PanelState, PanelStatus
 CHART_COLUMNS = 2
 FRAME_HEIGHT_PX = 260
 """Every chart frame has this height: two rows of charts fit a laptop screen."""
-NO_DATA_TEXT = "No data in this range"
 
 
 class DetailView(QWidget):
@@ -40,10 +40,19 @@ class DetailView(QWidget):
     pinRequested = Signal(str, str)
     backRequested = Signal()
 
-    def __init__(self, model: DetailViewModel, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        model: DetailViewModel,
+        drift: QWidget | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("detailView")
         self.model = model
+        self.drift = drift
+        self.sections = QTabWidget()
+        self.sections.setObjectName("detailSections")
+        self.sections.setDocumentMode(True)
         self.back_button = QPushButton("← Fleet")
         self.back_button.setToolTip("Back to the fleet (Esc)")
         self.title = _bold(QLabel(), 1.3)
@@ -130,7 +139,17 @@ class DetailView(QWidget):
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.error)
-        layout.addWidget(self.scroll_area, 1)
+        self.sections.addTab(self.scroll_area, "Live charts")
+        if self.drift is not None:
+            self.sections.addTab(self.drift, "Drift")
+        else:
+            self.sections.tabBar().hide()
+        layout.addWidget(self.sections, 1)
+
+    def show_drift(self) -> None:
+        """Bring the Drift section to the front (when the view has one)."""
+        if self.drift is not None:
+            self.sections.setCurrentWidget(self.drift)
 
     def set_card(self, state: CardState | None) -> None:
         """Show the fleet's latest reading of the deployment in the header."""
@@ -168,16 +187,9 @@ class DetailView(QWidget):
         self.error.setVisible(state.error is not None)
 
     def _show_chart(self, chart_id: str) -> None:
-        chart = self.charts[chart_id]
-        state = self.model.chart_state(chart_id)
-        data = state.data if isinstance(state.data, ChartData) else None
-        lines = data.lines if data is not None else {}
-        chart.set_lines(lines)
-        note = data.note if data is not None else None
-        title = self._titles[chart_id]
-        chart.title_label.setText(f"{title} · {note}" if note and lines else title)
-        chart.title_label.setToolTip(note or "")
-        chart.set_status(_status_text(state, bool(lines), note))
+        show_chart_state(
+            self.charts[chart_id], self._titles[chart_id], self.model.chart_state(chart_id)
+        )
 
     def _show_annotations(self) -> None:
         marks = self.model.annotations()
@@ -198,15 +210,6 @@ def _bold(label: QLabel, scale: float = 1.0) -> QLabel:
     font.setPointSizeF(font.pointSizeF() * scale)
     label.setFont(font)
     return label
-
-
-def _status_text(state: PanelState, has_lines: bool, note: str | None) -> str | None:
-    """The overlay of a chart: loading, paused, the error, or why it is empty."""
-    if state.status is not PanelStatus.LIVE:
-        return state.message
-    if has_lines:
-        return None
-    return note or NO_DATA_TEXT
 
 
 def _canary_caption(state: PanelState, comparison: CanaryComparison | None) -> str:

@@ -4,7 +4,7 @@ toolbar, status bar."""
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
@@ -16,17 +16,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.config.settings import Profile, Theme
+from console.config.settings import PanelKind, PinnedPanel, Profile, Theme
+from console.domain.signals import Signal as SignalKind
+from console.services.detail import CHARTS_BY_ID
 from console.ui import format as fmt
 from console.ui.banners import DemoBanner, ErrorBar
 from console.ui.card_grid import CardGrid, CardScrollArea
 from console.ui.connection_dialog import ConnectionDialog
+from console.ui.dashboard_view import DashboardView
 from console.ui.detail_view import DetailView
+from console.ui.drift_view import DriftView
 from console.ui.elided_label import ElidedLabel
+from console.ui.explore_view import ExploreView
+from console.ui.notifications import NotificationStack, drift_crossing_notice
+from console.ui.panel_visibility import watch_visibility
+from console.ui.pinned_panels import PinnedPanels
 from console.ui.shortcuts_dialog import ShortcutsDialog
 from console.ui.sidebar import ProfileTree
 from console.ui.theme import THEME_LABELS, THEME_ORDER, ThemeController
+from console.viewmodels.dashboard import DashboardViewModel
 from console.viewmodels.detail import DetailViewModel
+from console.viewmodels.drift import DriftViewModel
 from console.viewmodels.fleet import CardState, FleetViewModel
 from console.viewmodels.profiles import ProfilesViewModel
 
@@ -76,6 +86,10 @@ class FleetWindow(QMainWindow):
         self.detail_page.addWidget(self.detail_message)
         self.detail_view: DetailView | None = None
         self._detail: DetailViewModel | None = None
+        self._drift: DriftViewModel | None = None
+        self.explore_view: ExploreView | None = None
+        self.dashboard_view: DashboardView | None = None
+        self._pinned: PinnedPanels | None = None
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
@@ -83,8 +97,8 @@ class FleetWindow(QMainWindow):
             (
                 self.stack,
                 self.detail_page,
-                _placeholder("Explore is not available yet."),
-                _placeholder("No dashboard yet."),
+                _placeholder("Explore opens with the profile."),
+                _placeholder("The dashboard opens with the profile."),
             ),
             _TAB_TITLES,
             strict=True,
@@ -155,12 +169,17 @@ class FleetWindow(QMainWindow):
             self._detail = self._profiles.open_detail(deployment, self._chart_width())
             if self._detail is None:
                 return None
-            self.detail_view = DetailView(self._detail)
+            self._drift = self._profiles.open_drift(deployment)
+            drift_view = DriftView(self._drift) if self._drift is not None else None
+            self.detail_view = DetailView(self._detail, drift_view)
             self.detail_view.backRequested.connect(self.show_fleet)
             self.detail_view.pinRequested.connect(self.pinRequested)
+            self.detail_view.pinRequested.connect(self.pin_chart)
             self.detail_page.addWidget(self.detail_view)
         else:
             self._detail.set_deployment(deployment)
+            if self._drift is not None:
+                self._drift.set_deployment(deployment)
         assert self.detail_view is not None
         self.detail_view.set_card(self._card_of(deployment))
         self.detail_page.setCurrentWidget(self.detail_view)
@@ -178,15 +197,27 @@ class FleetWindow(QMainWindow):
             self.card_scroll.reveal(card.deployment)
             card.setFocus()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.notifications.host_resized()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         # The detail's panels and visibility watchers go with the window, not after it.
         self._close_detail()
         super().closeEvent(event)
 
+    def open_drift(self, deployment: str) -> None:
+        """Show the Drift section of ``deployment``'s detail."""
+        if self.open_detail(deployment) is not None and self.detail_view is not None:
+            self.detail_view.show_drift()
+
     def _close_detail(self) -> None:
         if self._detail is not None:
             self._detail.dispose()
             self._detail = None
+        if self._drift is not None:
+            self._drift.dispose()
+            self._drift = None
         if self.detail_view is not None:
             self.detail_page.removeWidget(self.detail_view)
             self.detail_view.deleteLater()
@@ -314,6 +345,8 @@ class FleetWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([240, 1080])
         self.setCentralWidget(splitter)
+        self.notifications = NotificationStack(splitter)
+        self.notifications.activated.connect(self.open_drift)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -371,7 +404,74 @@ class FleetWindow(QMainWindow):
             fleet.pausedChanged.connect(self._show_paused)
             self._select(self.interval_picker, fleet.refresh_interval_s)
             self._show_paused(fleet.paused)
+        self._open_profile_tabs()
+        watch = self._profiles.drift_watch
+        if watch is not None:
+            watch.changed.connect(self._show_drift_badges)
+            watch.crossed.connect(self._notify_crossing)
+            # The watch refreshes only while the fleet cards are on screen.
+            if self._profiles.engine is not None:
+                watch_visibility(self.card_scroll, self._profiles.engine, watch.panel_id)
         self._render()
+
+    def _open_profile_tabs(self) -> None:
+        """Explore and the dashboard of the active profile (placeholders while it opens)."""
+        if self._pinned is not None:
+            self._pinned.dispose()
+            self._pinned = None
+        self.explore_view = self.dashboard_view = None
+        active = self._profiles.active
+        engine, detail, explore = (
+            self._profiles.engine,
+            self._profiles.detail,
+            self._profiles.explore,
+        )
+        if active is None or engine is None or detail is None or explore is None:
+            waiting = "Opening the profile…" if self._profiles.is_opening else "No profile is open."
+            self.set_explore_view(_placeholder(waiting))
+            self.set_dashboard_view(_placeholder(waiting))
+            return
+        self.explore_view = ExploreView(explore)
+        self.explore_view.pinRequested.connect(self.pin_query)
+        self.set_explore_view(self.explore_view)
+        self._pinned = PinnedPanels(
+            engine,
+            detail,
+            explore.service,
+            profile=active.name,
+            range_s=self._profiles.ui.range_s,
+            parent=engine,
+        )
+        model = DashboardViewModel(self._profiles.save_dashboard)
+        model.set_profile(active.name, self._profiles.dashboard(active.name))
+        self.dashboard_view = DashboardView(model, self._pinned)
+        model.setParent(self.dashboard_view)
+        self.set_dashboard_view(self.dashboard_view)
+
+    def pin_chart(self, deployment: str, chart_id: str) -> None:
+        """Pin a detail chart of ``deployment`` to the active profile's dashboard."""
+        spec = CHARTS_BY_ID.get(chart_id)
+        kind = PanelKind.SIGNAL if chart_id in set(SignalKind) else PanelKind.CHART
+        title = f"{deployment} · {spec.title if spec else chart_id}"
+        self._pin(PinnedPanel(kind, title, deployment=deployment, chart=chart_id))
+
+    def pin_query(self, expr: str, title: str) -> None:
+        """Pin an Explore query to the active profile's dashboard."""
+        self._pin(PinnedPanel(PanelKind.PROMQL, title, expr=expr))
+
+    def _pin(self, panel: PinnedPanel) -> None:
+        if self.dashboard_view is not None and self.dashboard_view.model.pin(panel) is not None:
+            self.statusBar().showMessage(f"Pinned {panel.title} to the dashboard", 5000)
+
+    def _show_drift_badges(self) -> None:
+        watch = self._profiles.drift_watch
+        for card in self.grid.cards():
+            card.drift_badge.set_reading(watch.reading(card.deployment) if watch else None)
+
+    def _notify_crossing(
+        self, deployment: str, histogram: str, old: str, new: str, value: float
+    ) -> None:
+        self.notifications.notify(drift_crossing_notice(deployment, histogram, old, new, value))
 
     def _render(self) -> None:
         fleet = self._fleet
@@ -390,6 +490,7 @@ class FleetWindow(QMainWindow):
             return
         cards = fleet.cards()
         self.grid.show_cards(cards, fleet.range_s)
+        self._show_drift_badges()
         if cards:
             self.stack.setCurrentWidget(self.card_scroll)
         elif fleet.fleet_error():
@@ -457,6 +558,8 @@ class FleetWindow(QMainWindow):
             self._profiles.set_range(seconds)
             if self._detail is not None:
                 self._detail.set_range(seconds)
+            if self._pinned is not None:
+                self._pinned.set_range(seconds)
 
     def _on_interval_picked(self, index: int) -> None:
         if index >= 0:

@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -142,7 +142,6 @@ class NotificationStack(QWidget):
         self._column.setContentsMargins(0, 0, 0, 0)
         self._column.setSpacing(6)
         self._toasts: list[Toast] = []
-        host.installEventFilter(self)
         self.hide()
 
     def notify(self, notice: Notice) -> Toast:
@@ -177,10 +176,14 @@ class NotificationStack(QWidget):
         else:
             self.hide()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+    def host_resized(self) -> None:
+        """Keep the toasts in the host's corner; the host's owner calls this on resize.
+
+        (Not an event filter on the host: a Python event filter on a long-lived widget
+        crashed PySide 6.11 when an application-wide stylesheet was set.)
+        """
+        if self._toasts:
             self._place()
-        return super().eventFilter(watched, event)
 
     def event(self, event: QEvent) -> bool:
         handled = super().event(event)

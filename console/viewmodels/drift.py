@@ -112,6 +112,7 @@ class DriftViewModel(QObject):
         self._panel_id = f"drift{next(_instances)}"
         self._selected: float | None = None
         self._disposed = False
+        self._last_state: PanelState | None = None
         engine.panelChanged.connect(self._on_panel_changed)
         engine.add_panel(self._panel_id, *self._request(), visible=visible)
 
@@ -144,7 +145,10 @@ class DriftViewModel(QObject):
         return levels if levels is not None else NO_THRESHOLDS
 
     def state(self) -> PanelState:
-        """Status, message and the last good data of the panel."""
+        """Status, message and the last good data of the panel (kept once disposed of,
+        for a view that paints once more before it goes)."""
+        if self._last_state is not None:
+            return self._last_state
         return self._engine.state(self._panel_id)
 
     def data(self) -> DriftPanelData | None:
@@ -182,6 +186,7 @@ class DriftViewModel(QObject):
         """Remove the panel from the engine; the view model is unusable afterwards."""
         if not self._disposed:
             self._disposed = True
+            self._last_state = self._engine.state(self._panel_id)
             self._engine.panelChanged.disconnect(self._on_panel_changed)
             self._engine.remove_panel(self._panel_id)
 

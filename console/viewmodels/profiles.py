@@ -10,10 +10,12 @@ from PySide6.QtCore import QObject, Signal
 
 from console.backends.errors import BackendError
 from console.backends.protocol import BuildInfo
+from console.config.query_history import QueryHistory
 from console.config.secrets import SecretStore, SecretsUnavailable
 from console.config.settings import (
     DEMO_PROFILE,
     DEMO_PROFILE_NAME,
+    PinnedPanel,
     Profile,
     Settings,
     Theme,
@@ -25,8 +27,13 @@ from console.qtbridge.runner import AsyncRunner
 from console.services.annotations import AnnotationStore
 from console.services.connect import open_detail, open_fleet
 from console.services.detail import DetailService
+from console.services.drift import DriftService
+from console.services.drift_watch import DriftWatch
+from console.services.explore import ExploreService
 from console.services.fleet import FleetService
 from console.viewmodels.detail import DetailViewModel
+from console.viewmodels.drift import DriftViewModel, DriftWatchModel
+from console.viewmodels.explore import ExploreViewModel
 from console.viewmodels.fleet import FleetViewModel
 from console.viewmodels.refresh import RefreshEngine
 
@@ -84,6 +91,8 @@ class ProfilesViewModel(QObject):
         self._fleet: FleetViewModel | None = None
         self._engine: RefreshEngine | None = None
         self._detail: DetailService | None = None
+        self._drift_watch: DriftWatchModel | None = None
+        self._explore: ExploreViewModel | None = None
         self._open_error: str | None = None
         self._keyring_checked = False
 
@@ -146,6 +155,52 @@ class ProfilesViewModel(QObject):
             visible=False,
             parent=self._engine,
         )
+
+    @property
+    def explore(self) -> ExploreViewModel | None:
+        """The Explore view model of the active profile; None while no fleet."""
+        return self._explore
+
+    @property
+    def drift_watch(self) -> DriftWatchModel | None:
+        """The latest drift of every deployment (card badges, crossings); None while no fleet."""
+        return self._drift_watch
+
+    def open_drift(self, deployment: str) -> DriftViewModel | None:
+        """The drift panel of ``deployment`` (hidden until its view shows); None while no fleet.
+
+        Like open_detail, it is a child of the engine and goes with the fleet.
+        """
+        if self._engine is None or self._service is None or self._active is None:
+            return None
+        return DriftViewModel(
+            self._engine,
+            DriftService(self._service.backend),
+            profile=self._active,
+            deployment=deployment,
+            visible=False,
+            parent=self._engine,
+        )
+
+    def dashboard(self, name: str) -> tuple[PinnedPanel, ...]:
+        """The panels pinned to profile ``name``'s dashboard (the DEMO's too)."""
+        return self._settings.dashboard(name)
+
+    def save_dashboard(self, name: str, panels: tuple[PinnedPanel, ...]) -> None:
+        """Keep ``panels`` as ``name``'s dashboard and write the config file atomically.
+
+        Raises ProfileSaveError when the file cannot be written; the panels are kept in
+        memory, so the next save writes them too.
+        """
+        self._settings = self._settings.with_dashboard(name, panels)
+        if self._config_error is not None:
+            raise ProfileSaveError(
+                f"dashboard not saved while the config file fails to load: {self._config_error}"
+            )
+        try:
+            self._store.save(self._settings)
+        except (ConfigError, OSError) as exc:
+            raise ProfileSaveError(f"dashboard not saved: {exc}") from None
 
     @property
     def is_opening(self) -> bool:
@@ -219,6 +274,24 @@ class ProfilesViewModel(QObject):
             )
             self._fleet.pausedChanged.connect(self._engine.set_paused)
             self._detail = open_detail(profile, self._service.backend, AnnotationStore())
+            self._drift_watch = DriftWatchModel(
+                self._engine,
+                DriftWatch(
+                    self._service.backend,
+                    thresholds_for=profile.drift_thresholds,
+                    min_count=profile.drift_min_count,
+                ),
+                profile=profile.name,
+                parent=self._engine,
+            )
+            self._explore = ExploreViewModel(
+                self._runner,
+                ExploreService(self._service.backend),
+                QueryHistory.for_profile(profile.name),
+                grafana_url=profile.grafana_url,
+                grafana_datasource=profile.grafana_datasource,
+                parent=self._engine,
+            )
         self.fleetChanged.emit()
         if self._fleet is None:
             self._check_keyring_once()
@@ -324,10 +397,18 @@ class ProfilesViewModel(QObject):
         if self._engine is not None:
             for detail in self._engine.findChildren(DetailViewModel):
                 detail.dispose()
+            for drift in self._engine.findChildren(DriftViewModel):
+                drift.dispose()
+            if self._drift_watch is not None:
+                self._drift_watch.dispose()
             self._engine.stop()
             self._engine.deleteLater()
             self._engine = None
         self._detail = None
+        self._drift_watch = None
+        if self._explore is not None:
+            self._explore.close()
+            self._explore = None
         if self._opening is not None:
             closing = self._runner.submit(_close_when_open(self._opening))
             self._opening = None

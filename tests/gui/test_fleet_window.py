@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel
 
 from console.backends.demo import DemoBackend
 from console.backends.errors import ConnectionFailed
@@ -261,7 +260,7 @@ def test_a_profile_left_while_it_was_opening_is_closed(qtbot, make_profiles) -> 
     assert backend.snapshots == 0
 
 
-def test_tabs_switch_with_shortcuts_and_the_lead_can_replace_explore_and_dashboard(
+def test_tabs_switch_with_shortcuts_and_hold_the_profiles_explore_and_dashboard(
     qtbot, open_window
 ) -> None:
     window = open_window()
@@ -271,17 +270,17 @@ def test_tabs_switch_with_shortcuts_and_the_lead_can_replace_explore_and_dashboa
         "Explore",
         "Dashboard",
     ]
-    explore, dashboard = QLabel("explore"), QLabel("dashboard")
-    window.set_explore_view(explore)
-    window.set_dashboard_view(dashboard)
-    assert window.tabs.widget(EXPLORE_TAB) is explore
-    assert window.tabs.widget(DASHBOARD_TAB) is dashboard
+    qtbot.waitUntil(lambda: window.explore_view is not None, timeout=10_000)
+    assert window.tabs.widget(EXPLORE_TAB) is window.explore_view
+    assert window.tabs.widget(DASHBOARD_TAB) is window.dashboard_view
     assert window.tabs.tabText(EXPLORE_TAB) == "Explore"
     assert window.tabs.currentIndex() == FLEET_TAB
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
-    assert window.tabs.currentWidget() is explore
+    assert window.tabs.currentWidget() is window.explore_view
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is window.dashboard_view
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
     assert window.tabs.currentWidget() is window.detail_page
     assert window.detail_page.currentWidget() is window.detail_message

@@ -1,0 +1,51 @@
+"""Live data of pinned dashboard panels: the RefreshEngine query of each kind of panel."""
+
+import time
+from collections.abc import Hashable
+
+from console.config.settings import PanelKind, PinnedPanel
+from console.domain.timerange import TimeRange
+from console.services.detail import CHARTS_BY_ID, ChartData, DetailService
+from console.services.explore import ExploreService
+from console.viewmodels.detail import chart_query, width_bucket
+from console.viewmodels.refresh import Fetch
+
+MAX_PINNED_SERIES = 200
+"""A pinned Explore query draws at most this many series (like the Explore graph)."""
+PROMQL_CHART_ID = "promql"
+
+
+def pinned_query(
+    panel: PinnedPanel,
+    *,
+    profile: str,
+    detail: DetailService,
+    explore: ExploreService,
+    range_s: float,
+    width_px: int,
+) -> tuple[Hashable, Fetch]:
+    """The engine key and fetch of a pinned panel; a detail chart shares the detail's key."""
+    if panel.kind is not PanelKind.PROMQL:
+        assert panel.deployment is not None and panel.chart is not None  # validated
+        return chart_query(detail, profile, panel.deployment, panel.chart, range_s, width_px)
+    assert panel.expr is not None  # validated
+    expr = panel.expr
+    width = width_bucket(width_px)
+
+    async def fetch() -> ChartData:
+        result = await explore.run_range(expr, TimeRange.last(range_s, time.time()), width)
+        shown = result.series[:MAX_PINNED_SERIES]
+        note = None
+        if len(result.series) > len(shown):
+            note = f"showing {len(shown)} of {len(result.series)} series"
+        lines = {s.name: (s.timestamps, s.values) for s in shown}
+        return ChartData(PROMQL_CHART_ID, lines, note=note)
+
+    return ("promql", profile, expr, range_s, width), fetch
+
+
+def pinned_unit(panel: PinnedPanel, detail: DetailService) -> str:
+    """The unit of a pinned panel's values ("" for PromQL, whose unit is unknown)."""
+    if panel.kind is PanelKind.PROMQL or panel.chart not in CHARTS_BY_ID:
+        return ""
+    return detail.unit(panel.chart)
