@@ -7,24 +7,27 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from console.config.settings import GRID_COLUMNS, PinnedPanel
+from console.domain.annotations import Annotation
 from console.services.detail import DetailService
 from console.services.explore import ExploreService
 from console.ui.charts import TimeChart
 from console.ui.live_chart import show_chart_state
 from console.ui.panel_visibility import watch_visibility
-from console.viewmodels.pinned import pinned_query, pinned_unit
+from console.viewmodels.pinned import pinned_annotations_query, pinned_query, pinned_unit
 from console.viewmodels.refresh import Fetch, RefreshEngine
 
 DASHBOARD_WIDTH_PX = 1200
 """The width the panels' queries plan for: a column span's share of a typical window."""
+_MARKS = ":marks"
 _ids = itertools.count(1)
 
 
 class PinnedPanels(QObject):
     """DashboardView's ``make_panel``: one TimeChart per pinned panel, refreshed live.
 
-    Each chart is an engine panel that refreshes only while it is on screen and goes
-    away with the chart. A pinned detail chart shares its request with an open detail.
+    Each chart is an engine panel (plus one for a deployment's version-change marks) that
+    refreshes only while it is on screen and goes away with the chart. A pinned detail
+    chart shares its requests with an open detail view of the same deployment.
     """
 
     def __init__(
@@ -55,16 +58,17 @@ class PinnedPanels(QObject):
         binding = _Binding(chart, self._engine, panel_id, panel)
         self._bindings[panel_id] = binding
         binding.destroyed.connect(lambda: self._forget(panel_id))
-        key, fetch = self._query(panel)
-        self._engine.add_panel(panel_id, key, fetch, visible=False)
-        watch_visibility(chart, self._engine, panel_id)
+        for engine_id, (key, fetch) in self._queries(panel_id, panel).items():
+            self._engine.add_panel(engine_id, key, fetch, visible=False)
+            watch_visibility(chart, self._engine, engine_id)
         return chart
 
     def set_range(self, range_s: float) -> None:
         """Show every panel over the last ``range_s`` (its old results are dropped)."""
         self._range_s = range_s
         for panel_id, binding in self._bindings.items():
-            self._engine.set_query(panel_id, *self._query(binding.panel))
+            for engine_id, query in self._queries(panel_id, binding.panel).items():
+                self._engine.set_query(engine_id, *query)
 
     def dispose(self) -> None:
         """Stop every panel's refresh; charts deleted later leave the engine alone."""
@@ -72,26 +76,35 @@ class PinnedPanels(QObject):
         for panel_id in list(self._bindings):
             self._forget(panel_id)
 
-    def _query(self, panel: PinnedPanel) -> tuple[Hashable, Fetch]:
+    def _queries(self, panel_id: str, panel: PinnedPanel) -> dict[str, tuple[Hashable, Fetch]]:
         width = max(200, DASHBOARD_WIDTH_PX * panel.column_span // GRID_COLUMNS)
-        return pinned_query(
-            panel,
-            profile=self._profile,
-            detail=self._detail,
-            explore=self._explore,
-            range_s=self._range_s,
-            width_px=width,
+        queries = {
+            panel_id: pinned_query(
+                panel,
+                profile=self._profile,
+                detail=self._detail,
+                explore=self._explore,
+                range_s=self._range_s,
+                width_px=width,
+            )
+        }
+        marks = pinned_annotations_query(
+            panel, profile=self._profile, detail=self._detail, range_s=self._range_s, width_px=width
         )
+        if marks is not None:
+            queries[panel_id + _MARKS] = marks
+        return queries
 
     def _forget(self, panel_id: str) -> None:
         binding = self._bindings.pop(panel_id, None)
         if binding is not None:
-            # After dispose() the engine may be gone; its panels were removed already.
             self._engine.remove_panel(panel_id)
+            if binding.panel.deployment is not None:
+                self._engine.remove_panel(panel_id + _MARKS)
 
 
 class _Binding(QObject):
-    """Draws the engine's state of one panel on its chart; a child of the chart."""
+    """Draws the engine's state of one panel (and its marks) on its chart; a child of it."""
 
     def __init__(
         self, chart: TimeChart, engine: RefreshEngine, panel_id: str, panel: PinnedPanel
@@ -106,3 +119,7 @@ class _Binding(QObject):
     def _on_changed(self, panel_id: str) -> None:
         if panel_id == self._panel_id:
             show_chart_state(self._chart, self.panel.title, self._engine.state(panel_id))
+        elif panel_id == self._panel_id + _MARKS:
+            data = self._engine.state(panel_id).data
+            marks = [m for m in data if isinstance(m, Annotation)] if isinstance(data, list) else []
+            self._chart.set_annotations(marks)

@@ -196,10 +196,7 @@ class DetailViewModel(QObject):
             chart_id: chart_query(service, profile, deployment, chart_id, range_s, width)
             for chart_id in self._charts
         }
-        queries[_ANNOTATIONS] = (
-            ("annotations", profile, deployment, range_s, width),
-            lambda: service.annotations(deployment, range_s, width),
-        )
+        queries[_ANNOTATIONS] = annotations_query(service, profile, deployment, range_s, width)
         queries[_CANARY] = (
             ("canary", profile, deployment),
             lambda: service.canary(deployment),
@@ -248,3 +245,14 @@ def chart_query(
         return data
 
     return ("chart", profile, deployment, chart_id, range_s, width), fetch
+
+
+def annotations_query(
+    service: DetailService, profile: str, deployment: str, range_s: float, width_px: int
+) -> tuple[Hashable, Fetch]:
+    """The RefreshEngine key and fetch of a deployment's chart annotations (shared alike)."""
+    width = width_bucket(width_px)
+    return (
+        ("annotations", profile, deployment, range_s, width),
+        lambda: service.annotations(deployment, range_s, width),
+    )

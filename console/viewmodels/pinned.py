@@ -7,7 +7,7 @@ from console.config.settings import PanelKind, PinnedPanel
 from console.domain.timerange import TimeRange
 from console.services.detail import CHARTS_BY_ID, ChartData, DetailService
 from console.services.explore import ExploreService
-from console.viewmodels.detail import chart_query, width_bucket
+from console.viewmodels.detail import annotations_query, chart_query, width_bucket
 from console.viewmodels.refresh import Fetch
 
 MAX_PINNED_SERIES = 200
@@ -42,6 +42,15 @@ def pinned_query(
         return ChartData(PROMQL_CHART_ID, lines, note=note)
 
     return ("promql", profile, expr, range_s, width), fetch
+
+
+def pinned_annotations_query(
+    panel: PinnedPanel, *, profile: str, detail: DetailService, range_s: float, width_px: int
+) -> tuple[Hashable, Fetch] | None:
+    """The annotations of a pinned deployment chart (None for PromQL: no deployment)."""
+    if panel.deployment is None:
+        return None
+    return annotations_query(detail, profile, panel.deployment, range_s, width_px)
 
 
 def pinned_unit(panel: PinnedPanel, detail: DetailService) -> str:
