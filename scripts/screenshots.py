@@ -1,29 +1,32 @@
-"""Regenerate the README screenshots of the DEMO fleet (dark and light theme).
+"""Regenerate the README screenshots from the DEMO (dark and light theme).
 
 Run from the repository root, under Xvfb or offscreen:
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshots.py
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py
 
-Writes docs/screenshots/fleet-demo.png (dark) and docs/screenshots/fleet-demo-light.png.
-The user's own config and keyring are not read: a throwaway config dir is used.
+Writes into docs/screenshots/: the fleet (dark and light), support-chat's detail (the bad
+v42 rollout), its drift tab, doc-qa's canary, and a dashboard of pinned charts. The user's
+own config and keyring are not read: a throwaway config dir is used.
 """
 
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from keyring.backends import fail
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-SHOTS = (("dark", "fleet-demo.png"), ("light", "fleet-demo-light.png"))
 WINDOW_SIZE = (1440, 900)
 SETTLE_MS = 400
+LOAD_MS = 2500
+"""Time for the live panels of a newly shown view to load (the DEMO answers at once)."""
 
 
 def main() -> int:
-    """Open the demo, wait for live cards, save one PNG per theme, quit."""
+    """Open the demo, wait for live cards, then show and save each view in turn, quit."""
     scratch = tempfile.mkdtemp(prefix="sre-console-shots-")
     os.environ["SRE_CONSOLE_CONFIG_DIR"] = str(Path(scratch, "config"))
     os.environ["SRE_CONSOLE_DATA_DIR"] = str(Path(scratch, "data"))
@@ -38,7 +41,7 @@ def main() -> int:
     from console.config.settings import Theme
     from console.config.store import ConfigStore
     from console.qtbridge.runner import AsyncRunner
-    from console.ui.main_window import FleetWindow
+    from console.ui.main_window import DASHBOARD_TAB, FLEET_TAB, FleetWindow
     from console.ui.theme import ThemeController
     from console.viewmodels.profiles import ProfilesViewModel
 
@@ -51,30 +54,68 @@ def main() -> int:
     window = FleetWindow(profiles, ThemeController(app, parent=app))
     window.resize(*WINDOW_SIZE)
     window.show()
-    pending = list(SHOTS)
 
-    def shoot() -> None:
-        theme, name = pending.pop(0)
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
-        target = OUT_DIR / name
-        if not window.grab().save(str(target)):
-            print(f"could not write {target}", file=sys.stderr)
-            app.exit(1)
-            return
-        print(f"wrote {target} ({theme} theme)", flush=True)
-        if pending:
-            window.theme_picker.setCurrentIndex(window.theme_picker.findData(Theme(pending[0][0])))
-            QTimer.singleShot(SETTLE_MS, shoot)
-        else:
+    def theme(choice: Theme) -> Callable[[], None]:
+        return lambda: window.theme_picker.setCurrentIndex(window.theme_picker.findData(choice))
+
+    def fleet() -> None:
+        window.tabs.setCurrentIndex(FLEET_TAB)
+
+    def drift() -> None:
+        window.open_drift("support-chat")
+
+    def canary() -> None:
+        window.open_detail("doc-qa")
+        if window.detail_view is not None:
+            window.detail_view.sections.setCurrentIndex(0)
+
+    def dashboard() -> None:
+        for deployment, chart in (
+            ("support-chat", "p95_latency_s"),
+            ("support-chat", "error_ratio"),
+            ("doc-qa", "request_rate"),
+            ("doc-qa", "cost_per_hour"),
+            ("support-chat", "kv_cache_usage"),
+            ("code-assist", "output_tokens_per_s"),
+        ):
+            window.pin_chart(deployment, chart)
+        window.tabs.setCurrentIndex(DASHBOARD_TAB)
+
+    # (what to do, then how long to wait, then the file to write or None)
+    steps: list[tuple[Callable[[], None], int, str | None]] = [
+        (theme(Theme.DARK), SETTLE_MS, "fleet-demo.png"),
+        (lambda: window.open_detail("support-chat"), LOAD_MS, "detail-support-chat.png"),
+        (drift, LOAD_MS, "drift-support-chat.png"),
+        (canary, LOAD_MS, "detail-doc-qa-canary.png"),
+        (dashboard, LOAD_MS, "dashboard-demo.png"),
+        (fleet, 0, None),
+        (theme(Theme.LIGHT), SETTLE_MS, "fleet-demo-light.png"),
+    ]
+
+    def run_next() -> None:
+        if not steps:
             app.exit(0)
+            return
+        action, wait_ms, name = steps.pop(0)
+        action()
+        QTimer.singleShot(wait_ms, lambda: save(name))
+
+    def save(name: str | None) -> None:
+        if name is not None:
+            OUT_DIR.mkdir(parents=True, exist_ok=True)
+            target = OUT_DIR / name
+            if not window.grab().save(str(target)):
+                print(f"could not write {target}", file=sys.stderr)
+                app.exit(1)
+                return
+            print(f"wrote {target}", flush=True)
+        run_next()
 
     def on_changed() -> None:
-        fleet = profiles.fleet
-        if fleet is not None and fleet.cards() and fleet.fleet_error() is None:
-            fleet.changed.disconnect(on_changed)
-            QTimer.singleShot(SETTLE_MS, shoot)
-
-    window.theme_picker.setCurrentIndex(window.theme_picker.findData(Theme(SHOTS[0][0])))
+        fleet_model = profiles.fleet
+        if fleet_model is not None and fleet_model.cards() and fleet_model.fleet_error() is None:
+            fleet_model.changed.disconnect(on_changed)
+            QTimer.singleShot(SETTLE_MS, run_next)
 
     def on_fleet_opened() -> None:
         if profiles.fleet is not None:

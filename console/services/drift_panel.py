@@ -37,11 +37,14 @@ class DriftQuery:
     thresholds: DriftThresholds | None = None
     """None: the metric's default levels."""
     min_count: float = DEFAULT_MIN_COUNT
+    points_per_window: int = 1
+    """Windows overlap when above 1: a step of window / points_per_window shows a change
+    within that step (the steps are aligned, so the newest can be a whole step old)."""
 
     @property
     def step_s(self) -> float:
-        """One point per window, or coarser when that would exceed MAX_STEPS points."""
-        return max(self.window_s, self.range_s / MAX_STEPS)
+        """``points_per_window`` points per window, coarser beyond MAX_STEPS points."""
+        return max(self.window_s / self.points_per_window, self.range_s / MAX_STEPS)
 
 
 @dataclass(frozen=True, eq=False)

@@ -36,6 +36,9 @@ DEFAULT_RANGE_S = 86_400.0
 DEFAULT_WINDOW_S = 3600.0
 PREVIOUS_WINDOW = PreviousWindow()
 _instances = itertools.count(1)
+POINTS_PER_WINDOW = 12
+"""The panel slides its window in twelfths: a new drift shows within five minutes of a
+one-hour window, not at the next whole hour."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +110,15 @@ class DriftViewModel(QObject):
         self._clock = clock
         self._profile = profile
         self._query = self._with_levels(
-            DriftQuery(deployment, histogram, range_s, window_s, baseline, metric)
+            DriftQuery(
+                deployment,
+                histogram,
+                range_s,
+                window_s,
+                baseline,
+                metric,
+                points_per_window=POINTS_PER_WINDOW,
+            )
         )
         self._panel_id = f"drift{next(_instances)}"
         self._selected: float | None = None
