@@ -501,6 +501,8 @@ def _drift(args: argparse.Namespace, ctx: _Context) -> int:
             window_s=window_s,
             baseline=args.baseline,
             metric=args.metric,
+            thresholds=profile.drift_thresholds(args.signal, args.metric),
+            min_count=profile.drift_min_count,
         )
 
     try:

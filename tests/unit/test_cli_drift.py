@@ -1,6 +1,7 @@
 """`sre-console drift` on the DEMO: JSON shape, the bad rollout's drift, usage errors."""
 
 import argparse
+import dataclasses
 import io
 import json
 import time
@@ -12,6 +13,8 @@ from console import cli
 from console.backends.demo import BAD_ROLLOUT_AGO_S, CANARY_AGO_S
 from console.backends.errors import ConnectionFailed
 from console.config.secrets import SecretStore
+from console.config.settings import DriftSetting
+from console.domain.drift import DriftMetric, DriftThresholds
 from console.services.drift import DriftService, PreviousWindow, ReferenceRange, VersionBaseline
 
 KEYS = {"timestamp", "value", "baseline_count", "current_count", "status"}
@@ -168,3 +171,19 @@ def test_baselines() -> None:
     assert cli.baseline("range:2023-11-14T22:13:20/2023-11-14T23:13:20+00:00") == ReferenceRange(
         1_700_000_000.0, 1_700_003_600.0
     )
+
+
+def test_the_profiles_drift_levels_and_minimum_apply(
+    secrets: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    levels = DriftSetting("output_tokens", DriftMetric.PSI, DriftThresholds(warn=5.0, alert=9.0))
+    lenient = dataclasses.replace(cli.DEMO_PROFILE, drift=(levels,))
+    monkeypatch.setattr(cli, "DEMO_PROFILE", lenient)
+    rows = Run([*DEMO, "--deployment", "support-chat", "--json"], secrets).rows()
+    # The bad rollout's PSI (above 0.25, an alert by default) is below these levels.
+    assert max(r["value"] for r in rows) > 0.25
+    assert {r["status"] for r in rows} == {"ok"}
+
+    monkeypatch.setattr(cli, "DEMO_PROFILE", dataclasses.replace(lenient, drift_min_count=1e9))
+    rows = Run([*DEMO, "--deployment", "support-chat", "--json"], secrets).rows()
+    assert {r["status"] for r in rows} == {"inconclusive"}  # no window holds 1e9 samples
