@@ -39,7 +39,8 @@ SIGNALS = (
 )
 """10 deployments x 5 signals: 50 panels, each a different query."""
 RANGE_S = 3600.0
-SCRAPE_S = 5.0
+SCRAPE_S = 15.0
+"""Prometheus's usual scrape interval: a panel's data changes once per scrape."""
 COLUMNS = 10
 PANEL_WIDTH, PANEL_HEIGHT = 250, 190
 PLOT_WIDTH_PX = PANEL_WIDTH - 70

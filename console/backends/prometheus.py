@@ -210,6 +210,7 @@ class PrometheusBackend:
         self._clock = clock
         self._engine_lock = asyncio.Lock()
         self._detected: tuple[float, EngineChoice] | None = None
+        self._serving_answer: tuple[float, asyncio.Task[dict[str, tuple[str, ...]]]] | None = None
 
     @property
     def client(self) -> PrometheusClient:
@@ -299,7 +300,10 @@ class PrometheusBackend:
         serving, *results = await _gather(
             self._serving() if by_version else _no_versions(),
             *(
-                self._prom.query_range(q.promql(self._labels(q, by_version), window_s), plan)
+                self._prom.query_range(
+                    self._only(q, deployment, q.promql(self._labels(q, by_version), window_s)),
+                    plan,
+                )
                 for q in queries
             ),
         )
@@ -481,7 +485,34 @@ class PrometheusBackend:
         )
         return SeriesKey(deployment, version)
 
+    def _only(self, query: "_Query", deployment: str | None, promql: str) -> str:
+        """``promql`` keeping only the rows of ``deployment`` (by its label or model label).
+
+        Prometheus filters, so a panel of one deployment downloads and parses its own rows
+        only; the rows are still checked after parsing, as the filter may keep a few more.
+        """
+        if deployment is None:
+            return promql
+        replacement = _promql_string(deployment.replace("$", "$$"))
+        labels = dict.fromkeys([self._deployment_label, *(p.model_label for p in query.engines)])
+        return " or ".join(
+            f"({promql}) and on ({label}) "
+            f'label_replace(vector(1), {_promql_string(label)}, {replacement}, "", "")'
+            for label in labels
+        )
+
     async def _serving(self) -> dict[str, tuple[str, ...]]:
+        """Serving versions per deployment, shared by the calls of one scrape interval."""
+        now = self._clock()
+        cached = self._serving_answer
+        if cached is None or now - cached[0] >= self.scrape_interval_s or (
+            cached[1].done() and (cached[1].cancelled() or cached[1].exception() is not None)
+        ):
+            cached = (now, asyncio.ensure_future(self._read_serving()))
+            self._serving_answer = cached
+        return await asyncio.shield(cached[1])
+
+    async def _read_serving(self) -> dict[str, tuple[str, ...]]:
         """Serving versions per deployment: the info metric's rows with value 1."""
         promql = f"max by ({self._deployment_label}, {self._version_label}) ({self._info_metric})"
         vector = await self._prom.query(promql)

@@ -160,9 +160,11 @@ class MetricsServer(ServerProcess):
         workdir: Path,
         ready_path: str,
         flush_path: str | None = None,
+        scrape_interval_s: float = 1.0,
     ) -> None:
         super().__init__(name, argv_for, workdir=workdir, ready_path=ready_path)
         self._flush_path = flush_path
+        self._scrape_interval_s = scrape_interval_s
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> "MetricsServer":
         """Start, then wait until two successful scrapes of the exporter are queryable.
@@ -172,7 +174,8 @@ class MetricsServer(ServerProcess):
         """
         super().start(timeout_s)
         try:
-            self._wait_for_scrape(timeout_s)
+            # Two scrapes take up to two intervals, plus the first one's offset.
+            self._wait_for_scrape(max(timeout_s, 3 * self._scrape_interval_s))
         except ServerFailed:
             self.stop()
             raise
@@ -244,6 +247,7 @@ def prometheus(
         ],
         workdir=workdir,
         ready_path="/-/ready",
+        scrape_interval_s=scrape_interval_s,
     )
 
 
@@ -289,5 +293,6 @@ def victoria_metrics(
         ],
         workdir=workdir,
         ready_path="/health",
+        scrape_interval_s=scrape_interval_s,
         flush_path="/internal/force_flush",
     )

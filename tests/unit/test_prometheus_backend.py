@@ -599,7 +599,7 @@ def test_by_version_adds_the_version_labels_to_the_grouping() -> None:
     expected = (
         'max by (deployment, model, version) (nv_inference_request_summary_us{quantile="0.95"})'
     )
-    assert server.queries()[-1] == f"{expected} / 1e6"
+    assert f"{expected} / 1e6" in server.queries()
 
 
 def test_version_resolution_rules() -> None:
@@ -741,7 +741,11 @@ def test_version_history_falls_back_to_the_request_rate_per_version() -> None:
     assert np.array_equal(history["v2"].values, [np.nan, 1], equal_nan=True)
     rate_query = next(q for q in server.queries() if VLLM_RATE in q)
     # A 60 s window: four scrape intervals, so that every step has two samples.
-    assert rate_query == (f"sum by (deployment, model_name, version) (rate({VLLM_RATE}[60s]))")
+    rate = f"sum by (deployment, model_name, version) (rate({VLLM_RATE}[60s]))"
+    assert rate_query == (
+        f'({rate}) and on (deployment) label_replace(vector(1), "deployment", "chat", "", "")'
+        f' or ({rate}) and on (model_name) label_replace(vector(1), "model_name", "chat", "", "")'
+    )
 
 
 def test_version_history_of_an_unknown_deployment_is_empty() -> None:
@@ -789,3 +793,20 @@ def test_attributes_and_aclose() -> None:
     assert (prom.name, prom.scrape_interval_s) == ("prod-eu", 30.0)
     run(prom.aclose())
     assert closed == [True]
+
+
+def test_one_deployments_range_is_filtered_by_prometheus_and_the_versions_are_reused() -> None:
+    server = FakePrometheus()
+    server.on(INFO, vector(({"deployment": "a$1", "version": "v5"}, "1")))
+    clock = [100.0]
+    prom = backend(server, clock=lambda: clock[0])
+    plan = RangePlan(0, 60, 15)
+    run(prom.range(Signal.REQUEST_RATE, plan, 60, by_version=True, deployment="a$1"))
+    run(prom.range(Signal.P95_LATENCY, plan, 60, by_version=True, deployment="a$1"))
+    ranges = [q for q in server.queries() if INFO not in q]
+    # "$" is a capture reference in label_replace's replacement: it is doubled.
+    assert all('label_replace(vector(1), "deployment", "a$$1", "", "")' in q for q in ranges)
+    assert sum(INFO in q for q in server.queries()) == 1  # one scrape interval: asked once
+    clock[0] += prom.scrape_interval_s
+    run(prom.range(Signal.REQUEST_RATE, plan, 60, by_version=True, deployment="a$1"))
+    assert sum(INFO in q for q in server.queries()) == 2
