@@ -196,12 +196,14 @@ class RefreshPlanner:
     def request_all(self, now: float) -> None:
         """Make every key with a visible panel due now, even while paused.
 
-        A key in flight keeps its request and is not launched again.
+        A key in flight keeps its request and launches again as soon as it ends: that
+        answer may have been read before the user asked.
         """
         for entry in self._keys.values():
-            if entry.inflight is None and self._has_visible_panel(entry):
-                entry.due_at = min(entry.due_at, now)
+            if self._has_visible_panel(entry):
                 entry.asked = True
+                if entry.inflight is None:
+                    entry.due_at = min(entry.due_at, now)
 
     def take_due(self, now: float) -> list[Launch]:
         """The requests to start now, most overdue first, while fewer than the maximum run.
@@ -256,7 +258,7 @@ class RefreshPlanner:
         else:
             entry.circuit_failures = 0
             entry.backoff_until = -math.inf
-        entry.due_at = self._after_request(entry, now)
+        entry.due_at = now if entry.asked else self._after_request(entry, now)
         return tuple(entry.panels)
 
     def cancel_all(self) -> list[int]:
