@@ -129,6 +129,7 @@ def main() -> None:
                 histogram=HISTOGRAMS[0],
                 range_s=RANGE_S,
                 window_s=STEP_S,
+                points_per_window=1,  # one point per hour, as the figure asks
                 baseline=PreviousWindow(),
                 metric=DriftMetric.PSI,
             )

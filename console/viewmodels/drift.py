@@ -100,6 +100,7 @@ class DriftViewModel(QObject):
         window_s: float = DEFAULT_WINDOW_S,
         baseline: Baseline = PREVIOUS_WINDOW,
         metric: DriftMetric = DriftMetric.PSI,
+        points_per_window: int = POINTS_PER_WINDOW,
         visible: bool = True,
         clock: Callable[[], float] = time.time,
         parent: QObject | None = None,
@@ -117,7 +118,7 @@ class DriftViewModel(QObject):
                 window_s,
                 baseline,
                 metric,
-                points_per_window=POINTS_PER_WINDOW,
+                points_per_window=points_per_window,
             )
         )
         self._panel_id = f"drift{next(_instances)}"
