@@ -38,3 +38,30 @@ def test_none_refcount_stays_steady_over_void_qt_calls(qtbot) -> None:
         card.set_highlighted(False)
     drift = sys.getrefcount(None) - before
     assert abs(drift) < TOLERANCE, f"None's refcount drifted by {drift} over {CALLS} calls"
+
+
+def test_none_refcount_stays_steady_over_live_chart_redraws(qtbot) -> None:
+    """PySide6 6.11 leaks a None reference per QPainter on a QPicture; the charts' axes
+    must not paint through one (pyqtgraph's do, on every range change)."""
+    import numpy as np
+
+    from console.ui.charts import TimeChart
+
+    chart = TimeChart("Requests", "req/s")
+    qtbot.addWidget(chart)
+    chart.resize(400, 240)
+    chart.show()
+    qtbot.waitExposed(chart)
+    times = 1.795e9 + np.arange(240) * 15.0
+
+    def redraw(step: int) -> None:
+        shifted = times + step * 15.0
+        chart.set_lines({"v1": (shifted, np.sin(shifted / 300)), "v2": (shifted, np.cos(shifted))})
+        chart.grab()  # paints the chart and its axes now
+
+    redraw(0)
+    before = sys.getrefcount(None)
+    for step in range(1, 201):
+        redraw(step)
+    drift = sys.getrefcount(None) - before
+    assert abs(drift) < TOLERANCE, f"None's refcount drifted by {drift} over 200 redraws"

@@ -17,6 +17,7 @@ from console.config.atomic import atomic_write_text
 from console.domain.annotations import Annotation
 from console.domain.series import FloatArray
 from console.ui import format as fmt
+from console.ui.charts.axes import DateAxis, ValueAxis
 from console.ui.charts.csv_export import chart_csv
 from console.ui.charts.palette import MARK_STYLES, assign_slot, blend, is_dark, line_colour
 from console.ui.charts.status_overlay import StatusOverlay
@@ -69,7 +70,9 @@ class TimeChart(QWidget):
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         # Takes the width left by the title: a new text at 60 Hz must not re-run the layout.
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.plot_widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem("bottom")})
+        self.plot_widget = pg.PlotWidget(
+            axisItems={"bottom": DateAxis("bottom"), "left": ValueAxis("left")}
+        )
         self.plot_widget.setMinimumHeight(120)
         self._configure_plot()
         self.status_overlay = StatusOverlay(self)
