@@ -582,12 +582,26 @@ def _suite_targets(
         except MissingApiKey as exc:
             raise UsageError(str(exc)) from None
     profile = _select_profile(ctx.store.load(), args.profile)
-    if not profile.is_demo:
+    if profile.is_demo:
+        return [_demo_target(args.deployment, profile, stack)]
+    return [_endpoint_target(args.deployment, profile, ctx)]
+
+
+def _endpoint_target(deployment: str, profile: Profile, ctx: _Context) -> "RunTarget":
+    """The deployment's model endpoint from the profile, its key from the keyring."""
+    from console.services.suite_runner import MissingApiKey
+    from console.services.suite_targets import profile_endpoint_target
+
+    endpoint = profile.endpoint(deployment)
+    if endpoint is None:
         raise UsageError(
-            f"profile {profile.name!r} does not say where the model endpoint of "
-            f"{args.deployment!r} is; use --target URL --model M"
+            f"profile {profile.name!r} names no model endpoint for {deployment!r}: add one "
+            f"under [[profiles.{profile.name}.endpoints]] or use --target URL --model M"
         )
-    return [_demo_target(args.deployment, profile, stack)]
+    try:
+        return profile_endpoint_target(profile, endpoint, ctx.secrets)
+    except MissingApiKey as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _demo_target(deployment: str, profile: Profile, stack: ExitStack) -> "RunTarget":

@@ -71,6 +71,22 @@ class DriftSetting:
 
 
 @dataclass(frozen=True)
+class ModelEndpoint:
+    """The OpenAI-compatible endpoint a deployment answers at, for synthetic suites.
+
+    ``api_key_ref`` names the keyring entry ``{api_key_ref}:token`` holding its key (None:
+    no key); ``suite`` is the path of the suite bound to the deployment (None: the shipped
+    smoke suite).
+    """
+
+    deployment: str
+    base_url: str
+    model: str
+    api_key_ref: str | None = None
+    suite: str | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """One environment (prod-eu, staging…): where its Prometheus is and how to reach it.
 
@@ -102,6 +118,7 @@ class Profile:
     prices: tuple[VersionPrice, ...] = ()
     drift: tuple[DriftSetting, ...] = ()
     drift_min_count: float = DEFAULT_MIN_COUNT
+    endpoints: tuple[ModelEndpoint, ...] = ()
 
     def __post_init__(self) -> None:
         validate_profile(self)
@@ -121,6 +138,10 @@ class Profile:
         (``*``), else None: the metric's defaults apply."""
         chosen = {(s.signal, s.metric): s.thresholds for s in self.drift}
         return chosen.get((signal, metric), chosen.get((ALL_SIGNALS, metric)))
+
+    def endpoint(self, deployment: str) -> ModelEndpoint | None:
+        """The model endpoint set for ``deployment``, if any."""
+        return next((e for e in self.endpoints if e.deployment == deployment), None)
 
 
 def validate_profile(profile: Profile) -> None:
@@ -158,6 +179,7 @@ def validate_profile(profile: Profile) -> None:
             f"must be a positive number of requests, got {profile.canary_min_requests!r}",
         )
     _validate_drift(profile)
+    _validate_endpoints(profile.endpoints)
     priced: set[tuple[str, str | None]] = set()
     for price in profile.prices:
         target = (price.version, price.deployment)
@@ -186,6 +208,27 @@ def _validate_drift(profile: Profile) -> None:
         if (setting.signal, setting.metric) in seen:
             raise SettingsError(key, "is set twice")
         seen.add((setting.signal, setting.metric))
+
+
+def _validate_endpoints(endpoints: tuple[ModelEndpoint, ...]) -> None:
+    seen: set[str] = set()
+    for index, endpoint in enumerate(endpoints):
+        key = f"endpoints[{index}]"
+        if not endpoint.deployment.strip():
+            raise SettingsError(f"{key}.deployment", "must not be empty")
+        if endpoint.deployment in seen:
+            raise SettingsError(f"{key}.deployment", f"{endpoint.deployment!r} has two endpoints")
+        seen.add(endpoint.deployment)
+        _check_http_url(f"{key}.base_url", endpoint.base_url, "use api_key_ref and the keyring")
+        if not endpoint.model.strip():
+            raise SettingsError(f"{key}.model", "must not be empty")
+        ref = endpoint.api_key_ref
+        if ref is not None and not _NAME_RE.match(ref):
+            raise SettingsError(
+                f"{key}.api_key_ref", f"{ref!r} must be 1-64 letters, digits, '.', '_' or '-'"
+            )
+        if endpoint.suite is not None and not endpoint.suite.strip():
+            raise SettingsError(f"{key}.suite", "must be a path (leave it out for the smoke suite)")
 
 
 def _check_http_url(key: str, url: str, credentials_hint: str) -> None:

@@ -15,6 +15,7 @@ from console.config.settings import (
     SCHEMA_VERSION,
     AuthKind,
     DriftSetting,
+    ModelEndpoint,
     PinnedPanel,
     Profile,
     Role,
@@ -32,6 +33,7 @@ _PROFILE_KEYS = {f.name for f in fields(Profile)} - {"name"}
 _UI_KEYS = {f.name for f in fields(UiSettings)}
 _PRICE_FIELDS = {f.name: f.type for f in fields(VersionPrice)}
 _PANEL_FIELDS = {f.name: f.type for f in fields(PinnedPanel)}
+_ENDPOINT_FIELDS = {f.name: f.type for f in fields(ModelEndpoint)}
 _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T", bound=Threshold)
 _TOP_KEYS = {"schema_version", "profiles", "ui", "dashboards"}
@@ -243,6 +245,8 @@ def _convert_profile_value(key: str, value: Any) -> Any:
         return _parse_prices(value)
     if key == "drift":
         return _parse_drift(value)
+    if key == "endpoints":
+        return _parse_endpoints(value)
     if key in ("canary_min_requests", "drift_min_count"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             what = "requests" if key == "canary_min_requests" else "samples"
@@ -321,6 +325,23 @@ def _parse_prices(value: Any) -> tuple[VersionPrice, ...]:
     return tuple(prices)
 
 
+def _parse_endpoints(value: Any) -> tuple[ModelEndpoint, ...]:
+    if not isinstance(value, list):
+        raise SettingsError("endpoints", "must be an array of tables ([[profiles.NAME.endpoints]])")
+    endpoints = []
+    for index, table in enumerate(value):
+        key = f"endpoints[{index}]"
+        try:
+            kwargs = _typed_table(table, _ENDPOINT_FIELDS)
+        except SettingsError as exc:
+            raise SettingsError(f"{key}.{exc.key}".rstrip("."), exc.message) from None
+        missing = [name for name in ("deployment", "base_url", "model") if name not in kwargs]
+        if missing:
+            raise SettingsError(key, f"needs {' and '.join(map(repr, missing))}")
+        endpoints.append(ModelEndpoint(**kwargs))
+    return tuple(endpoints)
+
+
 def _parse_ui(table: Any) -> UiSettings:
     if not isinstance(table, dict):
         raise SettingsError("ui", "must be a table")
@@ -351,8 +372,9 @@ def _enum(cls: type[_E], key: str, value: Any) -> _E:
 def dump_settings(settings: Settings) -> str:
     """The TOML text for ``settings`` (defaults are written too, so the file documents them).
 
-    Prices and dashboard panels are arrays of tables (``[[profiles.NAME.prices]]``,
-    ``[[dashboards.NAME]]``), one key a line, easy to edit by hand and to point errors at.
+    Prices, model endpoints and dashboard panels are arrays of tables
+    (``[[profiles.NAME.prices]]``, ``[[profiles.NAME.endpoints]]``, ``[[dashboards.NAME]]``),
+    one key a line, easy to edit by hand and to point errors at.
     """
     ui: dict[str, Any] = {"theme": settings.ui.theme.value, "range_s": settings.ui.range_s}
     if settings.ui.last_profile:
@@ -360,8 +382,9 @@ def dump_settings(settings: Settings) -> str:
     chunks = [tomli_w.dumps({"schema_version": SCHEMA_VERSION, "ui": ui})]
     for profile in settings.profiles:
         chunks.append(tomli_w.dumps({"profiles": {profile.name: _profile_table(profile)}}))
-        header = f"profiles.{_toml_key(profile.name)}.prices"
-        chunks.extend(_array_table(header, _non_null(p)) for p in profile.prices)
+        header = f"profiles.{_toml_key(profile.name)}"
+        chunks.extend(_array_table(f"{header}.prices", _non_null(p)) for p in profile.prices)
+        chunks.extend(_array_table(f"{header}.endpoints", _non_null(e)) for e in profile.endpoints)
     for name, panels in settings.dashboards.items():
         header = f"dashboards.{_toml_key(name)}"
         chunks.extend(_array_table(header, _non_null(panel)) for panel in panels)
@@ -372,7 +395,7 @@ def _array_table(header: str, table: dict[str, Any]) -> str:
     return f"[[{header}]]\n{tomli_w.dumps(table)}"
 
 
-def _non_null(item: VersionPrice | PinnedPanel) -> dict[str, Any]:
+def _non_null(item: VersionPrice | PinnedPanel | ModelEndpoint) -> dict[str, Any]:
     values = ((f.name, getattr(item, f.name)) for f in fields(item))
     return {key: value for key, value in values if value is not None}
 
@@ -385,7 +408,7 @@ def _profile_table(profile: Profile) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for f in fields(Profile):
         value = getattr(profile, f.name)
-        if f.name in ("name", "prices") or value is None:
+        if f.name in ("name", "prices", "endpoints") or value is None:
             continue
         if f.name in ("headers", "queries"):
             value = dict(value)

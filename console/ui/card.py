@@ -2,7 +2,15 @@
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QMouseEvent
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.services.fleet import SPARKLINE_SIGNAL
 from console.ui import format as fmt
@@ -41,11 +49,13 @@ class DeploymentCard(QFrame):
     """Shows one CardState; the status is a word as well as a colour.
 
     Double-click, Enter or Return asks for the deployment's detail (``openRequested``);
-    the card takes keyboard focus (Tab) and says so with ``focused``.
+    the card takes keyboard focus (Tab) and says so with ``focused``. Its "Run smoke suite"
+    button asks to run the deployment's suite (``runSuiteRequested``).
     """
 
     openRequested = Signal(str)
     focused = Signal(str)
+    runSuiteRequested = Signal(str)
 
     def __init__(self, deployment: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +79,10 @@ class DeploymentCard(QFrame):
         policy = self.error.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # cards in a row keep the same height
         self.error.setSizePolicy(policy)
+        self.run_suite_button = QPushButton("Run smoke suite")
+        self.run_suite_button.setObjectName("runSuite")
+        self.run_suite_button.setToolTip(f"Run the suite bound to {deployment} (Runs tab)")
+        self.run_suite_button.clicked.connect(lambda: self.runSuiteRequested.emit(deployment))
         self._build()
 
     def _build(self) -> None:
@@ -100,6 +114,10 @@ class DeploymentCard(QFrame):
         layout.addWidget(self.sparkline)
         layout.addWidget(self.sparkline_caption)
         layout.addWidget(self.error)
+        footer = QHBoxLayout()
+        footer.addStretch(1)
+        footer.addWidget(self.run_suite_button)
+        layout.addLayout(footer)
 
     def set_state(self, state: CardState, range_s: float) -> None:
         """Show ``state``; the sparkline caption names the range it covers."""

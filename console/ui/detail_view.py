@@ -34,11 +34,13 @@ class DetailView(QWidget):
     """Shows a DetailViewModel: every chart in one ChartGroup (synced zoom, pan, crosshair).
 
     ``pinRequested(deployment, chart_id)`` asks to pin a chart to the dashboard;
-    ``backRequested`` asks to return to the fleet.
+    ``backRequested`` asks to return to the fleet; ``runSuiteRequested(deployment)`` asks
+    to run the deployment's smoke suite.
     """
 
     pinRequested = Signal(str, str)
     backRequested = Signal()
+    runSuiteRequested = Signal(str)
 
     def __init__(
         self,
@@ -55,6 +57,8 @@ class DetailView(QWidget):
         self.sections.setDocumentMode(True)
         self.back_button = QPushButton("← Fleet")
         self.back_button.setToolTip("Back to the fleet (Esc)")
+        self.run_suite_button = QPushButton("Run smoke suite")
+        self.run_suite_button.setToolTip("Run the suite bound to this deployment (Runs tab)")
         self.title = _bold(QLabel(), 1.3)
         self.title.setObjectName("detailTitle")
         self.status_word = QLabel()
@@ -84,6 +88,9 @@ class DetailView(QWidget):
         model.canaryChanged.connect(self._show_canary)
         model.queryChanged.connect(self._on_query_changed)
         self.back_button.clicked.connect(self.backRequested)
+        self.run_suite_button.clicked.connect(
+            lambda: self.runSuiteRequested.emit(self.model.deployment)
+        )
         engine = model.engine
         for chart_id, chart in self.charts.items():
             # The chart, not its frame: a detached chart lives in its own window.
@@ -105,6 +112,7 @@ class DetailView(QWidget):
         header.addWidget(self.versions, 1)
         header.addWidget(self.stale_badge)
         header.addWidget(self.status_word)
+        header.addWidget(self.run_suite_button)
         content = QWidget()
         content.setObjectName("detailContent")
         column = QVBoxLayout(content)

@@ -1,4 +1,4 @@
-"""The main window: profiles sidebar, banners, the Fleet/Detail/Explore/Dashboard tabs,
+"""The main window: profiles sidebar, banners, the Fleet/Detail/Explore/Dashboard/Runs tabs,
 toolbar, status bar."""
 
 from collections.abc import Callable
@@ -31,6 +31,7 @@ from console.ui.explore_view import ExploreView
 from console.ui.notifications import NotificationStack, drift_crossing_notice
 from console.ui.panel_visibility import watch_visibility
 from console.ui.pinned_panels import PinnedPanels
+from console.ui.runs_view import RunsView
 from console.ui.shortcuts_dialog import ShortcutsDialog
 from console.ui.sidebar import ProfileTree
 from console.ui.theme import THEME_LABELS, THEME_ORDER, ThemeController
@@ -40,8 +41,8 @@ from console.viewmodels.drift import DriftViewModel
 from console.viewmodels.fleet import CardState, FleetViewModel
 from console.viewmodels.profiles import ProfilesViewModel
 
-FLEET_TAB, DETAIL_TAB, EXPLORE_TAB, DASHBOARD_TAB = range(4)
-_TAB_TITLES = ("Fleet", "Detail", "Explore", "Dashboard")
+FLEET_TAB, DETAIL_TAB, EXPLORE_TAB, DASHBOARD_TAB, RUNS_TAB = range(5)
+_TAB_TITLES = ("Fleet", "Detail", "Explore", "Dashboard", "Runs")
 _NO_DETAIL_TEXT = "Double-click a card (or a deployment in the sidebar) to open its detail."
 
 
@@ -89,6 +90,7 @@ class FleetWindow(QMainWindow):
         self._drift: DriftViewModel | None = None
         self.explore_view: ExploreView | None = None
         self.dashboard_view: DashboardView | None = None
+        self.runs_view: RunsView | None = None
         self._pinned: PinnedPanels | None = None
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
@@ -99,6 +101,7 @@ class FleetWindow(QMainWindow):
                 self.detail_page,
                 _placeholder("Explore opens with the profile."),
                 _placeholder("The dashboard opens with the profile."),
+                _placeholder("Suite runs open with the profile."),
             ),
             _TAB_TITLES,
             strict=True,
@@ -154,6 +157,24 @@ class FleetWindow(QMainWindow):
         """Show ``widget`` in the Dashboard tab."""
         self._replace_tab(DASHBOARD_TAB, widget)
 
+    def set_runs_view(self, widget: QWidget) -> None:
+        """Show ``widget`` in the Runs tab."""
+        self._replace_tab(RUNS_TAB, widget)
+
+    def run_suite(self, deployment: str) -> bool:
+        """Run the suite bound to ``deployment`` and show it in the Runs tab.
+
+        False when no profile is open or a run is already going (the Runs tab shows it).
+        """
+        runs = self._profiles.suite_runs
+        if runs is None:
+            return False
+        started = runs.start(deployment)
+        self.tabs.setCurrentIndex(RUNS_TAB)
+        if not started:
+            self.statusBar().showMessage("A suite run is already going: cancel it first", 5000)
+        return started
+
     def _replace_tab(self, index: int, widget: QWidget) -> None:
         current = self.tabs.currentIndex()
         old = self.tabs.widget(index)
@@ -175,6 +196,7 @@ class FleetWindow(QMainWindow):
             self.detail_view.backRequested.connect(self.show_fleet)
             self.detail_view.pinRequested.connect(self.pinRequested)
             self.detail_view.pinRequested.connect(self.pin_chart)
+            self.detail_view.runSuiteRequested.connect(self.run_suite)
             self.detail_page.addWidget(self.detail_view)
         else:
             self._detail.set_deployment(deployment)
@@ -419,7 +441,7 @@ class FleetWindow(QMainWindow):
         if self._pinned is not None:
             self._pinned.dispose()
             self._pinned = None
-        self.explore_view = self.dashboard_view = None
+        self.explore_view = self.dashboard_view = self.runs_view = None
         active = self._profiles.active
         engine, detail, explore = (
             self._profiles.engine,
@@ -430,6 +452,7 @@ class FleetWindow(QMainWindow):
             waiting = "Opening the profile…" if self._profiles.is_opening else "No profile is open."
             self.set_explore_view(_placeholder(waiting))
             self.set_dashboard_view(_placeholder(waiting))
+            self.set_runs_view(_placeholder(waiting))
             return
         self.explore_view = ExploreView(explore)
         self.explore_view.pinRequested.connect(self.pin_query)
@@ -447,6 +470,10 @@ class FleetWindow(QMainWindow):
         self.dashboard_view = DashboardView(model, self._pinned)
         model.setParent(self.dashboard_view)
         self.set_dashboard_view(self.dashboard_view)
+        runs = self._profiles.suite_runs
+        if runs is not None:
+            self.runs_view = RunsView(runs)
+            self.set_runs_view(self.runs_view)
 
     def pin_chart(self, deployment: str, chart_id: str) -> None:
         """Pin a detail chart of ``deployment`` to the active profile's dashboard."""
@@ -490,6 +517,7 @@ class FleetWindow(QMainWindow):
             return
         cards = fleet.cards()
         self.grid.show_cards(cards, fleet.range_s)
+        self._wire_run_buttons()
         self._show_drift_badges()
         if cards:
             self.stack.setCurrentWidget(self.card_scroll)
@@ -504,6 +532,13 @@ class FleetWindow(QMainWindow):
             self.detail_view.set_card(self._card_of(self._detail.deployment))
         self.notes_label.set_full_text(" ".join(fleet.notes()))
         self._show_refresh_state()
+
+    def _wire_run_buttons(self) -> None:
+        # The grid creates cards as deployments appear; each is connected once.
+        for card in self.grid.cards():
+            if card.property("runWired") is not True:
+                card.runSuiteRequested.connect(self.run_suite)
+                card.setProperty("runWired", True)
 
     def _show_message(self, text: str) -> None:
         self.message.setText(text)

@@ -31,11 +31,13 @@ from console.services.drift import DriftService
 from console.services.drift_watch import DriftWatch
 from console.services.explore import ExploreService
 from console.services.fleet import FleetService
+from console.services.suite_targets import SuiteTargets
 from console.viewmodels.detail import DetailViewModel
 from console.viewmodels.drift import DriftViewModel, DriftWatchModel
 from console.viewmodels.explore import ExploreViewModel
 from console.viewmodels.fleet import FleetViewModel
 from console.viewmodels.refresh import RefreshEngine
+from console.viewmodels.suite_runs import SuiteRunsViewModel
 
 FleetOpener = Callable[[Profile, SecretStore], FleetService]
 _OPEN_ERRORS = (SecretsUnavailable, BackendError, OSError, ValueError)
@@ -71,9 +73,11 @@ class ProfilesViewModel(QObject):
         secrets: SecretStore,
         *,
         open_service: FleetOpener = open_fleet,
+        suite_time_scale: float = 1.0,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._suite_time_scale = suite_time_scale
         self._runner = runner
         self._store = store
         self._secrets = secrets
@@ -93,6 +97,7 @@ class ProfilesViewModel(QObject):
         self._detail: DetailService | None = None
         self._drift_watch: DriftWatchModel | None = None
         self._explore: ExploreViewModel | None = None
+        self._suite_runs: SuiteRunsViewModel | None = None
         self._open_error: str | None = None
         self._keyring_checked = False
 
@@ -135,6 +140,11 @@ class ProfilesViewModel(QObject):
     def annotations(self) -> AnnotationStore | None:
         """The active profile's annotation store, for features that mark the charts."""
         return self._detail.annotation_store if self._detail is not None else None
+
+    @property
+    def suite_runs(self) -> SuiteRunsViewModel | None:
+        """The synthetic suite runs of the active profile; None while no fleet."""
+        return self._suite_runs
 
     def open_detail(self, deployment: str, width_px: int = 800) -> DetailViewModel | None:
         """Live panels of ``deployment`` over the remembered range; None while no fleet.
@@ -292,6 +302,17 @@ class ProfilesViewModel(QObject):
                 grafana_datasource=profile.grafana_datasource,
                 parent=self._engine,
             )
+            self._suite_runs = SuiteRunsViewModel(
+                self._runner,
+                SuiteTargets(
+                    profile,
+                    self._service.backend,
+                    self._secrets,
+                    time_scale=self._suite_time_scale,
+                ),
+                annotations=self._detail.annotation_store,
+                parent=self,
+            )
         self.fleetChanged.emit()
         if self._fleet is None:
             self._check_keyring_once()
@@ -390,6 +411,7 @@ class ProfilesViewModel(QObject):
 
     def _dispose_fleet(self) -> "concurrent.futures.Future[None] | None":
         closing = None
+        suites_closing = None
         if self._fleet is not None:
             self._fleet.stop()
             self._fleet.deleteLater()
@@ -406,6 +428,10 @@ class ProfilesViewModel(QObject):
             self._engine = None
         self._detail = None
         self._drift_watch = None
+        if self._suite_runs is not None:
+            suites_closing = self._suite_runs.dispose()
+            self._suite_runs.deleteLater()
+            self._suite_runs = None
         if self._explore is not None:
             self._explore.close()
             self._explore = None
@@ -415,6 +441,8 @@ class ProfilesViewModel(QObject):
         elif self._service is not None:
             closing = self._runner.submit(self._service.backend.aclose())
         self._service = None
+        if suites_closing is not None:
+            return self._runner.submit(_both(suites_closing, closing))
         return closing
 
     def _remember(self, ui: UiSettings) -> None:
@@ -450,6 +478,15 @@ async def _keyring_status(secrets: SecretStore) -> tuple[bool, str, str]:
 
 async def _open(opener: FleetOpener, profile: Profile, secrets: SecretStore) -> FleetService:
     return opener(profile, secrets)
+
+
+async def _both(
+    first: "concurrent.futures.Future[None]", second: "concurrent.futures.Future[None] | None"
+) -> None:
+    """Wait for two closings (the second may be absent)."""
+    await asyncio.wrap_future(first)
+    if second is not None:
+        await asyncio.wrap_future(second)
 
 
 async def _close_when_open(opening: "concurrent.futures.Future[FleetService]") -> None:

@@ -269,6 +269,7 @@ def test_tabs_switch_with_shortcuts_and_hold_the_profiles_explore_and_dashboard(
         "Detail",
         "Explore",
         "Dashboard",
+        "Runs",
     ]
     qtbot.waitUntil(lambda: window.explore_view is not None, timeout=10_000)
     assert window.tabs.widget(EXPLORE_TAB) is window.explore_view

@@ -12,7 +12,7 @@ from console.backends.demo import DemoBackend
 from console.backends.demo_llm import DemoLLMServer
 from console.config.paths import config_file
 from console.config.secrets import SecretStore
-from console.config.settings import Profile
+from console.config.settings import ModelEndpoint, Profile
 from console.config.store import ConfigStore
 from console.domain.suite_results import RunStatus
 from console.services.run_history import RunHistory
@@ -187,7 +187,40 @@ def test_a_real_profile_without_a_model_endpoint_is_a_usage_error(
     store.save(store.load().with_profile(Profile("prod", "http://prom:9090")))
     run = run_suite(secrets, str(suite), "--profile", "prod", "--deployment", "chat")
     assert run.status == 2
-    assert "does not say where the model endpoint of 'chat' is" in run.err
+    assert "names no model endpoint for 'chat'" in run.err
+    assert "[[profiles.prod.endpoints]]" in run.err
+
+
+def save_endpoint_profile(base_url: str, api_key_ref: str | None) -> None:
+    store = ConfigStore(config_file())
+    endpoint = ModelEndpoint("chat", base_url, "llama-3", api_key_ref=api_key_ref)
+    profile = Profile("prod", "http://prom:9090", endpoints=(endpoint,))
+    store.save(store.load().with_profile(profile))
+
+
+def test_a_real_profile_runs_against_its_deployment_endpoint_with_the_keyring_key(
+    secrets: SecretStore, server: OpenAIServer, suite: Path
+) -> None:
+    save_endpoint_profile(server.base_url, "prod-llm")
+    secrets.set("prod-llm", "token", "sk-from-keyring")
+    run = run_suite(secrets, str(suite), "--profile", "prod", "--deployment", "chat")
+    assert run.status == 1, run.err
+    assert summary(run)[:4] == (2, 1, 0, 3)
+    assert {r.body["model"] for r in server.requests} == {"llama-3"}
+    assert {r.headers.get("Authorization") for r in server.requests} == {"Bearer sk-from-keyring"}
+    assert "sk-from-keyring" not in run.out + run.err
+    (stored,) = RunHistory().runs(deployment="chat")
+    assert stored.profile == "prod"
+
+
+def test_a_missing_endpoint_key_is_a_usage_error_naming_the_keyring_entry(
+    secrets: SecretStore, server: OpenAIServer, suite: Path
+) -> None:
+    save_endpoint_profile(server.base_url, "prod-llm")
+    run = run_suite(secrets, str(suite), "--profile", "prod", "--deployment", "chat")
+    assert run.status == 2
+    assert "prod-llm:token" in run.err
+    assert server.requests == []
 
 
 def test_the_demo_deployment_fails_the_smoke_suite_on_its_bad_version(

@@ -11,6 +11,7 @@ from console.config.atomic import atomic_write_text
 from console.config.settings import (
     AuthKind,
     DriftSetting,
+    ModelEndpoint,
     PanelKind,
     PinnedPanel,
     Profile,
@@ -517,3 +518,93 @@ def test_drift_setting_set_twice_is_refused() -> None:
     )
     with pytest.raises(ValueError, match=r"^drift\.latency\.js: is set twice"):
         dataclasses.replace(PROFILE, drift=twice)
+
+
+ENDPOINTS = dataclasses.replace(
+    PROFILE,
+    endpoints=(
+        ModelEndpoint("chat", "https://llm.example/v1", "llama-3-8b", api_key_ref="prod-llm"),
+        ModelEndpoint("doc-qa", "http://127.0.0.1:8000/v1", "qwen", suite="/suites/doc.yaml"),
+    ),
+)
+
+
+def test_round_trip_of_model_endpoints(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path / "config.toml")
+    store.save(Settings(profiles=(ENDPOINTS,)))
+    loaded = store.load().profile("prod-eu")
+    assert loaded is not None and loaded.endpoints == ENDPOINTS.endpoints
+    assert loaded.endpoint("doc-qa") == ENDPOINTS.endpoints[1]
+    assert loaded.endpoint("nope") is None
+    text = (tmp_path / "config.toml").read_text()
+    assert text.count("[[profiles.prod-eu.endpoints]]") == 2
+    assert 'api_key_ref = "prod-llm"' in text
+
+
+@pytest.mark.parametrize(
+    ("replace", "key", "needle", "nth", "message"),
+    [
+        (
+            ('base_url = "https://llm.example/v1"', 'base_url = "https://me:pw@llm.example/v1"'),
+            "profiles.prod-eu.endpoints[0].base_url",
+            "me:pw",
+            0,
+            "must not contain credentials",
+        ),
+        (
+            ('base_url = "http://127.0.0.1:8000/v1"', 'base_url = "ftp://x/v1"'),
+            "profiles.prod-eu.endpoints[1].base_url",
+            "ftp://",
+            0,
+            "not an http(s) URL",
+        ),
+        (
+            ('model = "qwen"\n', ""),
+            "profiles.prod-eu.endpoints[1]",
+            "[[profiles.prod-eu.endpoints]]",
+            1,
+            "needs 'model'",
+        ),
+        (
+            ('deployment = "doc-qa"', 'deployment = "chat"'),
+            "profiles.prod-eu.endpoints[1].deployment",
+            'deployment = "chat"',
+            1,
+            "'chat' has two endpoints",
+        ),
+        (
+            ('api_key_ref = "prod-llm"', 'api_key_ref = "sk-1234 secret"'),
+            "profiles.prod-eu.endpoints[0].api_key_ref",
+            "api_key_ref",
+            0,
+            "letters, digits",
+        ),
+        (
+            ('suite = "/suites/doc.yaml"', "suite = 3"),
+            "profiles.prod-eu.endpoints[1].suite",
+            "suite = 3",
+            0,
+            "must be a string",
+        ),
+        (
+            ('model = "qwen"', 'model = "qwen"\napi_key = "sk-1"'),
+            "profiles.prod-eu.endpoints[1].api_key",
+            "api_key =",
+            0,
+            "unknown key",
+        ),
+    ],
+)
+def test_a_bad_endpoint_names_file_line_and_key(
+    tmp_path: Path, replace: tuple[str, str], key: str, needle: str, nth: int, message: str
+) -> None:
+    path = tmp_path / "config.toml"
+    text = dump_settings(Settings(profiles=(ENDPOINTS,)))
+    assert replace[0] in text, replace[0]
+    path.write_text(text.replace(*replace, 1))
+    with pytest.raises(ConfigError) as caught:
+        ConfigStore(path).load()
+    assert caught.value.key == key
+    assert caught.value.line == nth_line_of(path, needle, nth)
+    assert message in str(caught.value)
+    assert "me:pw" not in str(caught.value)
