@@ -1,9 +1,12 @@
 """The main window: profiles sidebar, banners, the Fleet/Detail/Explore/Dashboard/Runs tabs,
 toolbar, status bar."""
 
-from collections.abc import Callable
+from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,23 +26,25 @@ from console.ui import format as fmt
 from console.ui.banners import DemoBanner, ErrorBar
 from console.ui.card_grid import CardGrid, CardScrollArea
 from console.ui.connection_dialog import ConnectionDialog
-from console.ui.dashboard_view import DashboardView
-from console.ui.detail_view import DetailView
-from console.ui.drift_view import DriftView
 from console.ui.elided_label import ElidedLabel
-from console.ui.explore_view import ExploreView
 from console.ui.notifications import NotificationStack, drift_crossing_notice
 from console.ui.panel_visibility import watch_visibility
-from console.ui.pinned_panels import PinnedPanels
-from console.ui.runs_view import RunsView
 from console.ui.shortcuts_dialog import ShortcutsDialog
 from console.ui.sidebar import ProfileTree
 from console.ui.theme import THEME_LABELS, THEME_ORDER, ThemeController
-from console.viewmodels.dashboard import DashboardViewModel
 from console.viewmodels.detail import DetailViewModel
 from console.viewmodels.drift import DriftViewModel
 from console.viewmodels.fleet import CardState, FleetViewModel
 from console.viewmodels.profiles import ProfilesViewModel
+
+if TYPE_CHECKING:
+    # The views of the other tabs load on first use: pyqtgraph and the suite machinery
+    # take about a second to import, which the first painted fleet must not wait for.
+    from console.ui.dashboard_view import DashboardView
+    from console.ui.detail_view import DetailView
+    from console.ui.explore_view import ExploreView
+    from console.ui.pinned_panels import PinnedPanels
+    from console.ui.runs_view import RunsView
 
 FLEET_TAB, DETAIL_TAB, EXPLORE_TAB, DASHBOARD_TAB, RUNS_TAB = range(5)
 _TAB_TITLES = ("Fleet", "Detail", "Explore", "Dashboard", "Runs")
@@ -92,6 +97,7 @@ class FleetWindow(QMainWindow):
         self.dashboard_view: DashboardView | None = None
         self.runs_view: RunsView | None = None
         self._pinned: PinnedPanels | None = None
+        self._profile_tabs_built = False
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
@@ -167,7 +173,7 @@ class FleetWindow(QMainWindow):
         False when no profile is open or a run is already going (the Runs tab shows it).
         """
         runs = self._profiles.suite_runs
-        if runs is None:
+        if runs is None or not self._build_profile_tabs():
             return False
         started = runs.start(deployment)
         self.tabs.setCurrentIndex(RUNS_TAB)
@@ -190,6 +196,9 @@ class FleetWindow(QMainWindow):
             self._detail = self._profiles.open_detail(deployment, self._chart_width())
             if self._detail is None:
                 return None
+            from console.ui.detail_view import DetailView
+            from console.ui.drift_view import DriftView
+
             self._drift = self._profiles.open_drift(deployment)
             drift_view = DriftView(self._drift) if self._drift is not None else None
             self.detail_view = DetailView(self._detail, drift_view)
@@ -437,11 +446,29 @@ class FleetWindow(QMainWindow):
         self._render()
 
     def _open_profile_tabs(self) -> None:
-        """Explore and the dashboard of the active profile (placeholders while it opens)."""
+        """Reset Explore, the dashboard and the runs to the active profile; they are built
+        the first time one of them is needed (shown, pinned to, or a suite run)."""
         if self._pinned is not None:
             self._pinned.dispose()
             self._pinned = None
         self.explore_view = self.dashboard_view = self.runs_view = None
+        self._profile_tabs_built = False
+        if self._profiles.is_opening:
+            waiting = "Opening the profile…"
+        elif self._profiles.engine is None:
+            waiting = self._profiles.open_error or "No profile is open."
+        else:
+            waiting = "Loading…"
+        for index in (EXPLORE_TAB, DASHBOARD_TAB, RUNS_TAB):
+            self._replace_tab(index, _placeholder(waiting))
+        if self.tabs.currentIndex() in (EXPLORE_TAB, DASHBOARD_TAB, RUNS_TAB):
+            self._build_profile_tabs()
+
+    def _build_profile_tabs(self) -> bool:
+        """Build Explore, the dashboard and the runs of the open profile (once); False
+        while no profile is open."""
+        if self._profile_tabs_built:
+            return True
         active = self._profiles.active
         engine, detail, explore = (
             self._profiles.engine,
@@ -449,11 +476,14 @@ class FleetWindow(QMainWindow):
             self._profiles.explore,
         )
         if active is None or engine is None or detail is None or explore is None:
-            waiting = "Opening the profile…" if self._profiles.is_opening else "No profile is open."
-            self.set_explore_view(_placeholder(waiting))
-            self.set_dashboard_view(_placeholder(waiting))
-            self.set_runs_view(_placeholder(waiting))
-            return
+            return False
+        self._profile_tabs_built = True
+        from console.ui.dashboard_view import DashboardView
+        from console.ui.explore_view import ExploreView
+        from console.ui.pinned_panels import PinnedPanels
+        from console.ui.runs_view import RunsView
+        from console.viewmodels.dashboard import DashboardViewModel
+
         self.explore_view = ExploreView(explore)
         self.explore_view.pinRequested.connect(self.pin_query)
         self.set_explore_view(self.explore_view)
@@ -474,6 +504,7 @@ class FleetWindow(QMainWindow):
         if runs is not None:
             self.runs_view = RunsView(runs)
             self.set_runs_view(self.runs_view)
+        return True
 
     def pin_chart(self, deployment: str, chart_id: str) -> None:
         """Pin a detail chart of ``deployment`` to the active profile's dashboard."""
@@ -487,6 +518,7 @@ class FleetWindow(QMainWindow):
         self._pin(PinnedPanel(PanelKind.PROMQL, title, expr=expr))
 
     def _pin(self, panel: PinnedPanel) -> None:
+        self._build_profile_tabs()
         if self.dashboard_view is not None and self.dashboard_view.model.pin(panel) is not None:
             self.statusBar().showMessage(f"Pinned {panel.title} to the dashboard", 5000)
 
@@ -573,6 +605,9 @@ class FleetWindow(QMainWindow):
 
     def _on_tab_changed(self, index: int) -> None:
         self.back_action.setEnabled(index == DETAIL_TAB)
+        if index in (EXPLORE_TAB, DASHBOARD_TAB, RUNS_TAB) and not self._profile_tabs_built:
+            # Not from inside this signal: building replaces the tab being switched to.
+            QTimer.singleShot(0, self._build_profile_tabs)
 
     def _on_deployment_clicked(self, deployment: str) -> None:
         if self.tabs.currentIndex() == DETAIL_TAB and self._detail is not None:

@@ -5,6 +5,7 @@ import concurrent.futures
 import dataclasses
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -31,13 +32,14 @@ from console.services.drift import DriftService
 from console.services.drift_watch import DriftWatch
 from console.services.explore import ExploreService
 from console.services.fleet import FleetService
-from console.services.suite_targets import SuiteTargets
 from console.viewmodels.detail import DetailViewModel
 from console.viewmodels.drift import DriftViewModel, DriftWatchModel
 from console.viewmodels.explore import ExploreViewModel
 from console.viewmodels.fleet import FleetViewModel
 from console.viewmodels.refresh import RefreshEngine
-from console.viewmodels.suite_runs import SuiteRunsViewModel
+
+if TYPE_CHECKING:
+    from console.viewmodels.suite_runs import SuiteRunsViewModel
 
 FleetOpener = Callable[[Profile, SecretStore], FleetService]
 _OPEN_ERRORS = (SecretsUnavailable, BackendError, OSError, ValueError)
@@ -142,8 +144,25 @@ class ProfilesViewModel(QObject):
         return self._detail.annotation_store if self._detail is not None else None
 
     @property
-    def suite_runs(self) -> SuiteRunsViewModel | None:
-        """The synthetic suite runs of the active profile; None while no fleet."""
+    def suite_runs(self) -> "SuiteRunsViewModel | None":
+        """The synthetic suite runs of the active profile (made on first use, since the
+        suite machinery is slow to import); None while no fleet."""
+        if self._suite_runs is None and self._service is not None and self._detail is not None:
+            from console.services.suite_targets import SuiteTargets
+            from console.viewmodels.suite_runs import SuiteRunsViewModel
+
+            assert self._active is not None
+            self._suite_runs = SuiteRunsViewModel(
+                self._runner,
+                SuiteTargets(
+                    self._active,
+                    self._service.backend,
+                    self._secrets,
+                    time_scale=self._suite_time_scale,
+                ),
+                annotations=self._detail.annotation_store,
+                parent=self,
+            )
         return self._suite_runs
 
     def open_detail(self, deployment: str, width_px: int = 800) -> DetailViewModel | None:
@@ -301,17 +320,6 @@ class ProfilesViewModel(QObject):
                 grafana_url=profile.grafana_url,
                 grafana_datasource=profile.grafana_datasource,
                 parent=self._engine,
-            )
-            self._suite_runs = SuiteRunsViewModel(
-                self._runner,
-                SuiteTargets(
-                    profile,
-                    self._service.backend,
-                    self._secrets,
-                    time_scale=self._suite_time_scale,
-                ),
-                annotations=self._detail.annotation_store,
-                parent=self,
             )
         self.fleetChanged.emit()
         if self._fleet is None:

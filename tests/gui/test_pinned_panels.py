@@ -24,6 +24,8 @@ def demo_window(qtbot, qapp, make_profiles) -> Callable[[], FleetWindow]:
         window.resize(1280, 900)
         window.show()
         profiles.activate("demo")
+        qtbot.waitUntil(lambda: profiles.engine is not None, timeout=WAIT_MS)
+        window.tabs.setCurrentIndex(DASHBOARD_TAB)  # the dashboard is built when first shown
         qtbot.waitUntil(lambda: window.dashboard_view is not None, timeout=WAIT_MS)
         return window
 

@@ -252,9 +252,10 @@ def test_alt_5_shows_the_runs_tab_of_the_profile(qtbot, open_demo) -> None:
     demo = open_demo()
     window = demo.window
     assert window.tabs.tabText(RUNS_TAB) == "Runs"
-    qtbot.waitUntil(lambda: window.runs_view is not None, timeout=WAIT_MS)
+    assert window.runs_view is None  # built the first time the tab shows
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: window.runs_view is not None, timeout=WAIT_MS)
     assert window.tabs.currentWidget() is demo.view
     assert demo.view.model is window.profiles.suite_runs
