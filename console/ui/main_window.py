@@ -440,10 +440,21 @@ class FleetWindow(QMainWindow):
         if watch is not None:
             watch.changed.connect(self._show_drift_badges)
             watch.crossed.connect(self._notify_crossing)
-            # The watch refreshes only while the fleet cards are on screen.
-            if self._profiles.engine is not None:
-                watch_visibility(self.card_scroll, self._profiles.engine, watch.panel_id)
+            if fleet is not None:
+                fleet.changed.connect(self._start_drift_watch)
         self._render()
+
+    def _start_drift_watch(self) -> None:
+        """Once the first cards are in: the watch refreshes while the cards are on screen.
+
+        Not earlier, so that its histogram queries do not delay the first painted fleet.
+        """
+        fleet, watch, engine = self._fleet, self._profiles.drift_watch, self._profiles.engine
+        if fleet is None or not fleet.cards():
+            return
+        fleet.changed.disconnect(self._start_drift_watch)
+        if watch is not None and engine is not None:
+            watch_visibility(self.card_scroll, engine, watch.panel_id)
 
     def _open_profile_tabs(self) -> None:
         """Reset Explore, the dashboard and the runs to the active profile; they are built

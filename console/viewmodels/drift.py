@@ -297,6 +297,7 @@ class DriftWatchModel(QObject):
             self._panel_id,
             ("drift-watch", profile, watch.window_s, watch.metric),
             watch.readings,
+            visible=False,  # until a visibility watcher shows it
         )
 
     @property

@@ -316,6 +316,8 @@ def test_the_badge_shows_the_latest_status_and_crossings_are_signalled(
     watch.changed.connect(lambda: badge.set_reading(watch.reading("chat")))
     crossings: list[tuple[object, ...]] = []
     watch.crossed.connect(lambda *args: crossings.append(args))
+    assert watch.status("chat") is None  # hidden until a watcher shows it: nothing asked yet
+    engine.set_visible(watch.panel_id, True)
     qtbot.waitUntil(lambda: watch.status("chat") is DriftStatus.OK, timeout=WAIT_MS)
     assert badge.text() == "DRIFT OK" and crossings == []
     assert watch.status("quiet") is DriftStatus.INCONCLUSIVE
