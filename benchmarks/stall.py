@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from benchmarks._measure import percentile, progress, report
+from benchmarks._lateness import LatenessProbe, figures
+from benchmarks._measure import progress, report
 from console.config.secrets import SecretStore
 from console.config.settings import Profile
 from console.domain.signals import Signal
@@ -35,42 +36,10 @@ PHASE_S = 8.0
 SERIES, POINTS, STEP_S = 10, 11_000, 15.0
 
 
-class LatenessProbe:
-    """A 10 ms timer that records, in ms, how much later than due each tick fires."""
-
-    def __init__(self) -> None:
-        self.samples: list[float] = []
-        self._last = time.perf_counter()
-        self._timer = QTimer()
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._tick)
-        self._timer.start(TIMER_MS)
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.samples.append(max(0.0, (now - self._last) * 1000 - TIMER_MS))
-        self._last = now
-
-    def take(self) -> list[float]:
-        samples, self.samples = self.samples, []
-        self._last = time.perf_counter()
-        return samples
-
-
 def run_for(seconds: float) -> None:
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     loop.exec()
-
-
-def figures(name: str, samples: list[float]) -> dict[str, float]:
-    result = {
-        f"{name}_p99_ms": percentile(samples, 99),
-        f"{name}_max_ms": round(max(samples), 2),
-        f"{name}_ticks": len(samples),
-    }
-    progress(f"{name}: p99 {result[f'{name}_p99_ms']} ms, max {result[f'{name}_max_ms']} ms")
-    return result
 
 
 async def on_io_loop(build: Callable[[Profile, SecretStore], T], *args: Any) -> T:
@@ -100,7 +69,7 @@ def main() -> None:
     proxy = FaultProxy(big_url).start()
     proxy.set_fault(Fault.HANG)
     secrets = SecretStore()
-    probe = LatenessProbe()
+    probe = LatenessProbe(TIMER_MS)
     results: dict[str, object] = {"timer_ms": TIMER_MS, "phase_s": PHASE_S}
     try:
         progress("idle baseline")

@@ -23,10 +23,11 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from benchmarks._measure import percentile, progress, report
+from benchmarks._lateness import LatenessProbe, figures
+from benchmarks._measure import progress, report
 from console.config.secrets import SecretStore
 from console.config.settings import ModelEndpoint, Profile
 from console.domain.suite import Suite
@@ -46,28 +47,6 @@ CONCURRENCY = 32
 LATENCY_S = 0.02
 
 
-class LatenessProbe:
-    """A 5 ms timer that records, in ms, how much later than due each tick fires."""
-
-    def __init__(self) -> None:
-        self.samples: list[float] = []
-        self._last = time.perf_counter()
-        self._timer = QTimer()
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._tick)
-        self._timer.start(TIMER_MS)
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.samples.append(max(0.0, (now - self._last) * 1000 - TIMER_MS))
-        self._last = now
-
-    def take(self) -> list[float]:
-        samples, self.samples = self.samples, []
-        self._last = time.perf_counter()
-        return samples
-
-
 def serve() -> None:
     """The endpoint process: print the base URL, serve until stdin closes."""
     from tests.support.openai_server import OpenAIServer
@@ -75,16 +54,6 @@ def serve() -> None:
     with OpenAIServer(latency_s=LATENCY_S) as server:
         print(server.base_url, flush=True)
         sys.stdin.read()
-
-
-def figures(name: str, samples: list[float]) -> dict[str, float]:
-    result = {
-        f"{name}_p99_ms": percentile(samples, 99),
-        f"{name}_max_ms": round(max(samples), 2),
-        f"{name}_ticks": len(samples),
-    }
-    progress(f"{name}: p99 {result[f'{name}_p99_ms']} ms, max {result[f'{name}_max_ms']} ms")
-    return result
 
 
 def wait_until(done: Callable[[], bool], timeout_s: float) -> None:
@@ -158,7 +127,7 @@ def main() -> None:
     view = RunsView(model)
     view.resize(1280, 800)
     view.show()
-    probe = LatenessProbe()
+    probe = LatenessProbe(TIMER_MS)
     results: dict[str, object] = {
         "timer_ms": TIMER_MS,
         "cases": CASES,
