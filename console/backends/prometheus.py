@@ -508,7 +508,11 @@ class PrometheusBackend:
         if cached is None or now - cached[0] >= self.scrape_interval_s or (
             cached[1].done() and (cached[1].cancelled() or cached[1].exception() is not None)
         ):
-            cached = (now, asyncio.ensure_future(self._read_serving()))
+            task = asyncio.ensure_future(self._read_serving())
+            # Every caller may have gone (cancelled) before it fails: its error is read here
+            # so that asyncio does not log it as never retrieved; callers still get it.
+            task.add_done_callback(_retrieved)
+            cached = (now, task)
             self._serving_answer = cached
         return await asyncio.shield(cached[1])
 
@@ -539,6 +543,11 @@ class _Query:
 
     def promql(self, by: Sequence[str], window_s: float) -> str:
         return render(self.template, by, window_s)
+
+
+def _retrieved(task: "asyncio.Future[Any]") -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def _no_versions() -> dict[str, tuple[str, ...]]:
