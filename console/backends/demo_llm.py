@@ -149,7 +149,7 @@ class DemoLLMServer:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        server = QuietHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, name="demo-llm", kwargs={"poll_interval": 0.1}
@@ -227,7 +227,7 @@ def _reply(question: str, system: str, *, degraded: bool) -> str:
     return reply.replace("{company}", company.group(1).strip() if company else "our")
 
 
-class _QuietServer(ThreadingHTTPServer):
+class QuietHTTPServer(ThreadingHTTPServer):
     """Serves each request in a daemon thread; a client hanging up is not an error."""
 
     daemon_threads = True

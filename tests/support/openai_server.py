@@ -22,7 +22,6 @@ import json
 import re
 import select
 import socket
-import sys
 import threading
 import time
 from collections import deque
@@ -30,6 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from console.backends.demo_llm import QuietHTTPServer
 
 
 @dataclass(frozen=True)
@@ -127,13 +128,8 @@ class OpenAIServer:
             self.aborted += aborted
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietHTTPServer):
     request_queue_size = 128
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 def _handler_for(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
