@@ -12,8 +12,11 @@ import pytest
 from console import cli
 from console.backends.demo import BAD_ROLLOUT_AGO_S, CANARY_AGO_S
 from console.backends.errors import ConnectionFailed
+from console.cli import _common as cli_common
+from console.cli._common import duration
+from console.cli.drift import baseline
 from console.config.secrets import SecretStore
-from console.config.settings import DriftSetting
+from console.config.settings import DEMO_PROFILE, DriftSetting
 from console.domain.drift import DriftMetric, DriftThresholds
 from console.services.drift import DriftService, PreviousWindow, ReferenceRange, VersionBaseline
 
@@ -153,22 +156,22 @@ def test_a_histogram_nobody_exports_says_so(secrets: SecretStore) -> None:
     [("90s", 90.0), ("10m", 600.0), ("24h", 86_400.0), ("7d", 604_800.0), ("2w", 1_209_600.0)],
 )
 def test_durations(text: str, seconds: float) -> None:
-    assert cli.duration(text) == seconds
+    assert duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "h", "1y", "-1h", "0s"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="not a positive duration"):
-        cli.duration(text)
+        duration(text)
 
 
 def test_baselines() -> None:
-    assert cli.baseline("previous") == PreviousWindow()
-    assert cli.baseline("version:v7") == VersionBaseline("v7")
-    assert cli.baseline("range:1700000000/1700003600") == ReferenceRange(
+    assert baseline("previous") == PreviousWindow()
+    assert baseline("version:v7") == VersionBaseline("v7")
+    assert baseline("range:1700000000/1700003600") == ReferenceRange(
         1_700_000_000.0, 1_700_003_600.0
     )
-    assert cli.baseline("range:2023-11-14T22:13:20/2023-11-14T23:13:20+00:00") == ReferenceRange(
+    assert baseline("range:2023-11-14T22:13:20/2023-11-14T23:13:20+00:00") == ReferenceRange(
         1_700_000_000.0, 1_700_003_600.0
     )
 
@@ -177,13 +180,15 @@ def test_the_profiles_drift_levels_and_minimum_apply(
     secrets: SecretStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     levels = DriftSetting("output_tokens", DriftMetric.PSI, DriftThresholds(warn=5.0, alert=9.0))
-    lenient = dataclasses.replace(cli.DEMO_PROFILE, drift=(levels,))
-    monkeypatch.setattr(cli, "DEMO_PROFILE", lenient)
+    lenient = dataclasses.replace(DEMO_PROFILE, drift=(levels,))
+    monkeypatch.setattr(cli_common, "DEMO_PROFILE", lenient)
     rows = Run([*DEMO, "--deployment", "support-chat", "--json"], secrets).rows()
     # The bad rollout's PSI (above 0.25, an alert by default) is below these levels.
     assert max(r["value"] for r in rows) > 0.25
     assert {r["status"] for r in rows} == {"ok"}
 
-    monkeypatch.setattr(cli, "DEMO_PROFILE", dataclasses.replace(lenient, drift_min_count=1e9))
+    monkeypatch.setattr(
+        cli_common, "DEMO_PROFILE", dataclasses.replace(lenient, drift_min_count=1e9)
+    )
     rows = Run([*DEMO, "--deployment", "support-chat", "--json"], secrets).rows()
     assert {r["status"] for r in rows} == {"inconclusive"}  # no window holds 1e9 samples
