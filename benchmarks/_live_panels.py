@@ -24,7 +24,8 @@ from console.config.settings import Profile
 from console.domain.series import FloatArray
 from console.domain.signals import Signal
 from console.domain.timerange import TimeRange, plan_range
-from console.ui.charts import PanelFrame, TimeChart
+from console.ui.charts import PanelFrame
+from console.ui.charts.chart_tile import ChartTile
 from console.ui.panel_visibility import watch_visibility
 from console.viewmodels.refresh import PanelStatus, RefreshEngine
 from tests.support.exporter import synthetic_fleet
@@ -127,7 +128,7 @@ async def version_lines(
 
 
 class LiveDashboard:
-    """A window of 50 PanelFrame(TimeChart) panels, refreshed by one RefreshEngine.
+    """A window of 50 PanelFrame(ChartTile) panels, refreshed by one RefreshEngine.
 
     ``width_px`` gives the plot width each fetch plans its step for (read on the I/O loop).
     """
@@ -148,10 +149,10 @@ class LiveDashboard:
         self.window = QWidget()
         self.window.setWindowTitle("benchmark: 50 live panels")
         grid = QGridLayout(self.window)
-        self.charts: dict[str, TimeChart] = {}
+        self.charts: dict[str, ChartTile] = {}
         for i, spec in enumerate(self.specs):
             title = f"{spec.deployment} · {spec.signal.label}"
-            chart = TimeChart(title, spec.signal.unit)
+            chart = ChartTile(title, spec.signal.unit)
             frame = PanelFrame(title, chart)
             frame.setFixedSize(PANEL_WIDTH, PANEL_HEIGHT)
             grid.addWidget(frame, i // COLUMNS, i % COLUMNS)

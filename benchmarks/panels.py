@@ -1,6 +1,7 @@
 """50 live panels over a real Prometheus: the console's CPU at a 5 s and a 15 s refresh, and RSS.
 
-A window of 50 PanelFrame(TimeChart) panels, each a different (deployment, signal) pair
+A window of 50 PanelFrame(ChartTile) panels (as a dashboard draws them), each a different
+(deployment, signal) pair
 over the last hour, one line per model version, refreshed by one RefreshEngine through
 PrometheusBackend. Prometheus and the exporter run in a child process, so the CPU measured
 here (time.process_time deltas every 10 s, all threads of this process) is the console's.

@@ -1,6 +1,6 @@
 """1,000 refresh cycles of 50 live panels as fast as they go: memory and refcount steadiness.
 
-The same window as benchmarks.panels (50 PanelFrame(TimeChart) panels over a real
+The same window as benchmarks.panels (50 PanelFrame(ChartTile) panels over a real
 Prometheus in a child process). Each cycle is refresh_now() and waiting until all 50
 panels have delivered new data. Every cycle is real work: the ranges end "now" and the
 plot width alternates by a few pixels, so each cycle asks Prometheus for a new grid and

@@ -29,6 +29,7 @@ from console.backends.presets import (
     render,
 )
 from console.backends.protocol import BuildInfo, EngineChoice
+from console.backends.shared_ranges import SharedRanges
 from console.domain.fleet import DeploymentInfo
 from console.domain.histograms import PRESET_HISTOGRAMS, HistogramSeries, from_cumulative
 from console.domain.series import FloatArray, Series, SeriesKey
@@ -166,6 +167,10 @@ class PrometheusClient:
             return BuildInfo("VictoriaMetrics", api)
         return BuildInfo("Prometheus-compatible API", shown)
 
+    async def api_data(self, path: str, params: QueryParams | None = None) -> Any:
+        """GET any API endpoint (``/api/v1/alerts``…) and return its unwrapped ``data``."""
+        return await self._get(path, params)
+
     async def _is_victoria_metrics(self) -> bool:
         """Whether the VictoriaMetrics-only top-queries endpoint answers."""
         try:
@@ -211,6 +216,10 @@ class PrometheusBackend:
         self._engine_lock = asyncio.Lock()
         self._detected: tuple[float, EngineChoice] | None = None
         self._serving_answer: tuple[float, asyncio.Task[dict[str, tuple[str, ...]]]] | None = None
+        # A third of a scrape: a shared answer is never much older than a direct one.
+        self._shared_ranges: SharedRanges[dict[SeriesKey, Series]] = SharedRanges(
+            clock, scrape_interval_s / 3
+        )
 
     @property
     def client(self) -> PrometheusClient:
@@ -293,7 +302,29 @@ class PrometheusBackend:
         by_version: bool = False,
         deployment: str | None = None,
     ) -> dict[SeriesKey, Series]:
-        """The signal over the planned range per deployment (and version), on the plan's grid."""
+        """The signal over the planned range per deployment (and version), on the plan's grid.
+
+        Calls for one deployment share a query with the other deployments whose panels
+        ask for the same signal and grid (shared_ranges.py).
+        """
+        if deployment is None:
+            return await self._range(signal, plan, window_s, by_version, None)
+        found = await self._shared_ranges.get(
+            (signal, plan, window_s, by_version),
+            (signal, window_s, by_version, plan.end - plan.start, plan.step),
+            deployment,
+            lambda deployments: self._range(signal, plan, window_s, by_version, deployments),
+        )
+        return {key: series for key, series in found.items() if key.deployment == deployment}
+
+    async def _range(
+        self,
+        signal: Signal,
+        plan: RangePlan,
+        window_s: float,
+        by_version: bool,
+        deployments: frozenset[str] | None,
+    ) -> dict[SeriesKey, Series]:
         queries = self._queries(signal, await self._engine_presets())
         if not queries:
             return {}
@@ -301,7 +332,7 @@ class PrometheusBackend:
             self._serving() if by_version else _no_versions(),
             *(
                 self._prom.query_range(
-                    self._only(q, deployment, q.promql(self._labels(q, by_version), window_s)),
+                    self._only(q, deployments, q.promql(self._labels(q, by_version), window_s)),
                     plan,
                 )
                 for q in queries
@@ -312,7 +343,7 @@ class PrometheusBackend:
         for query, series_list in zip(queries, results, strict=True):
             for series in series_list:
                 key = self._key(query, series.labels, by_version, serving)
-                if deployment is None or key.deployment == deployment:
+                if deployments is None or key.deployment in deployments:
                     values = on_grid(series, plan, grid.size)
                     _merge_into(merged, key, values, query.additive)
         return {key: Series(key, grid.copy(), values) for key, values in merged.items()}
@@ -485,19 +516,23 @@ class PrometheusBackend:
         )
         return SeriesKey(deployment, version)
 
-    def _only(self, query: "_Query", deployment: str | None, promql: str) -> str:
-        """``promql`` keeping only the rows of ``deployment`` (by its label or model label).
+    def _only(self, query: "_Query", deployments: frozenset[str] | None, promql: str) -> str:
+        """``promql`` keeping only the rows of ``deployments`` (by their label or model label).
 
-        Prometheus filters, so a panel of one deployment downloads and parses its own rows
-        only; the rows are still checked after parsing, as the filter may keep a few more.
+        Prometheus filters, so the panels of a few deployments download and parse their own
+        rows only; the rows are still checked after parsing, as the filter may keep a few more.
         """
-        if deployment is None:
+        if deployments is None:
             return promql
-        replacement = _promql_string(deployment.replace("$", "$$"))
         labels = dict.fromkeys([self._deployment_label, *(p.model_label for p in query.engines)])
         return " or ".join(
-            f"({promql}) and on ({label}) "
-            f'label_replace(vector(1), {_promql_string(label)}, {replacement}, "", "")'
+            f"({promql}) and on ({label}) ("
+            + " or ".join(
+                f"label_replace(vector(1), {_promql_string(label)}, "
+                f'{_promql_string(name.replace("$", "$$"))}, "", "")'
+                for name in sorted(deployments)
+            )
+            + ")"
             for label in labels
         )
 
@@ -505,8 +540,10 @@ class PrometheusBackend:
         """Serving versions per deployment, shared by the calls of one scrape interval."""
         now = self._clock()
         cached = self._serving_answer
-        if cached is None or now - cached[0] >= self.scrape_interval_s or (
-            cached[1].done() and (cached[1].cancelled() or cached[1].exception() is not None)
+        if (
+            cached is None
+            or now - cached[0] >= self.scrape_interval_s
+            or (cached[1].done() and (cached[1].cancelled() or cached[1].exception() is not None))
         ):
             task = asyncio.ensure_future(self._read_serving())
             # Every caller may have gone (cancelled) before it fails: its error is read here

@@ -26,11 +26,12 @@ from PySide6.QtWidgets import (
 
 from console.config.settings import GRID_COLUMNS, PanelKind, PinnedPanel
 from console.ui.banners import ErrorBar
-from console.ui.charts import PanelFrame, TimeChart
+from console.ui.charts import PanelFrame
+from console.ui.charts.chart_tile import ChartTile
 from console.viewmodels.dashboard import DashboardViewModel
 
 MakePanel = Callable[[PinnedPanel], QWidget]
-"""Builds the content of one panel (a TimeChart fed by the refresh engine, in the app)."""
+"""Builds the content of one panel (a ChartTile fed by the refresh engine, in the app)."""
 
 PANEL_MIME = "application/x-sre-console-dashboard-panel"
 HINT_TEXT = "Pin charts from a deployment's detail view or an Explore query"
@@ -295,7 +296,7 @@ class DashboardView(QWidget):
         content = frame.content
         if not frame.isAncestorOf(content):  # detached: the whole frame is its header
             return True
-        body = content.plot_widget if isinstance(content, TimeChart) else content
+        body = content.plot if isinstance(content, ChartTile) else content
         return pos.y() < body.mapTo(frame, QPoint(0, 0)).y()
 
 

@@ -25,7 +25,7 @@ REFRESH_INTERVALS = (("5s", 5.0), ("15s", 15.0), ("30s", 30.0), ("1m", 60.0), ("
 
 def request_rate(value: float | None) -> str:
     """Requests per second, e.g. "12.3 req/s"."""
-    return NO_DATA if value is None else f"{_compact(value)} req/s"
+    return NO_DATA if value is None else f"{compact(value)} req/s"
 
 
 def error_ratio(value: float | None) -> str:
@@ -47,7 +47,7 @@ def duration(seconds: float | None) -> str:
 
 def tokens_rate(value: float | None) -> str:
     """Output tokens per second, e.g. "1.2k tok/s"."""
-    return NO_DATA if value is None else f"{_compact(value)} tok/s"
+    return NO_DATA if value is None else f"{compact(value)} tok/s"
 
 
 def versions(shares: tuple[VersionShare, ...]) -> str:
@@ -76,7 +76,8 @@ def clock_time(timestamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(timestamp))
 
 
-def _compact(value: float) -> str:
+def compact(value: float) -> str:
+    """A number in three significant digits with k, M or G: "12.3", "4.5k", "1.2M"."""
     magnitude = abs(value)
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if magnitude >= scale * 0.9995:  # 999.7 becomes "1k", not "1e+03"

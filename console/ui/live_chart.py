@@ -1,13 +1,18 @@
-"""Show a RefreshEngine panel's state on a TimeChart: its lines, note and status overlay."""
+"""Show a RefreshEngine panel's state on a chart: its lines, note and status overlay."""
+
+from typing import TYPE_CHECKING
 
 from console.services.detail import ChartData
-from console.ui.charts import TimeChart
 from console.viewmodels.refresh import PanelState, PanelStatus
+
+if TYPE_CHECKING:
+    from console.ui.charts.chart_tile import ChartTile
+    from console.ui.charts.time_chart import TimeChart
 
 NO_DATA_TEXT = "No data in this range"
 
 
-def show_chart_state(chart: TimeChart, title: str, state: PanelState) -> None:
+def show_chart_state(chart: "TimeChart | ChartTile", title: str, state: PanelState) -> None:
     """Draw the last good lines; overlay loading, paused, the error, or why it is empty."""
     data = state.data if isinstance(state.data, ChartData) else None
     lines = data.lines if data is not None else {}

@@ -3,14 +3,14 @@
 import itertools
 from collections.abc import Hashable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from console.config.settings import GRID_COLUMNS, PinnedPanel
 from console.domain.annotations import Annotation
 from console.services.detail import DetailService
 from console.services.explore import ExploreService
-from console.ui.charts import TimeChart
+from console.ui.charts.chart_tile import ChartTile
 from console.ui.live_chart import show_chart_state
 from console.ui.panel_visibility import watch_visibility
 from console.viewmodels.pinned import pinned_annotations_query, pinned_query, pinned_unit
@@ -23,12 +23,17 @@ _ids = itertools.count(1)
 
 
 class PinnedPanels(QObject):
-    """DashboardView's ``make_panel``: one TimeChart per pinned panel, refreshed live.
+    """DashboardView's ``make_panel``: one ChartTile per pinned panel, refreshed live.
 
     Each chart is an engine panel (plus one for a deployment's version-change marks) that
     refreshes only while it is on screen and goes away with the chart. A pinned detail
-    chart shares its requests with an open detail view of the same deployment.
+    chart shares its requests with an open detail view of the same deployment. Tiles, not
+    pyqtgraph charts: a wall of them stays light (benchmarks.panels); double-clicking a
+    deployment's tile asks for its detail view, where the charts zoom and pan.
     """
+
+    detailRequested = Signal(str)
+    """A deployment whose full charts the user asked for."""
 
     def __init__(
         self,
@@ -53,7 +58,10 @@ class PinnedPanels(QObject):
         """A new live chart of ``panel``."""
         if self._disposed:
             raise RuntimeError("the dashboard's panels went with their profile")
-        chart = TimeChart(panel.title, pinned_unit(panel, self._detail))
+        chart = ChartTile(panel.title, pinned_unit(panel, self._detail))
+        if panel.deployment is not None:
+            deployment = panel.deployment
+            chart.activated.connect(lambda: self.detailRequested.emit(deployment))
         panel_id = f"pinned{next(_ids)}"
         binding = _Binding(chart, self._engine, panel_id, panel)
         self._bindings[panel_id] = binding
@@ -107,7 +115,7 @@ class _Binding(QObject):
     """Draws the engine's state of one panel (and its marks) on its chart; a child of it."""
 
     def __init__(
-        self, chart: TimeChart, engine: RefreshEngine, panel_id: str, panel: PinnedPanel
+        self, chart: ChartTile, engine: RefreshEngine, panel_id: str, panel: PinnedPanel
     ) -> None:
         super().__init__(chart)
         self.panel = panel

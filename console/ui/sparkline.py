@@ -1,11 +1,12 @@
 """A tiny line chart painted with QPainter: cheap enough for dozens of cards."""
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from console.domain.series import Series
+from console.ui.charts.polylines import polylines
 from console.ui.format import NO_DATA
 
 _MARGIN = 3.0
@@ -69,15 +70,12 @@ class Sparkline(QWidget):
     def _polylines(self) -> list[QPolygonF]:
         assert self._series is not None
         times, values = self._series.timestamps, self._series.values
-        finite = np.isfinite(values)
+        finite = values[np.isfinite(values)]
         area = QRectF(self.rect()).adjusted(_MARGIN, _MARGIN, -_MARGIN, -_MARGIN)
-        low, high = float(values[finite].min()), float(values[finite].max())
-        t0, t1 = float(times[0]), float(times[-1])
-        xs = area.left() + (times - t0) / ((t1 - t0) or 1.0) * area.width()
-        if high > low:
-            ys = area.bottom() - (values - low) / (high - low) * area.height()
-        else:
-            ys = np.full_like(values, area.center().y())
-        indices = np.flatnonzero(finite)
-        runs = np.split(indices, np.flatnonzero(np.diff(indices) > 1) + 1)
-        return [QPolygonF([QPointF(float(xs[i]), float(ys[i])) for i in run]) for run in runs]
+        return polylines(
+            times,
+            values,
+            area,
+            (float(times[0]), float(times[-1])),
+            (float(finite.min()), float(finite.max())),
+        )

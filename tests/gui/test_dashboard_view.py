@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from console.config.settings import DEMO_PROFILE_NAME, PanelKind, PinnedPanel
 from console.domain.signals import Signal
-from console.ui.charts import TimeChart
+from console.ui.charts.chart_tile import ChartTile
 from console.ui.dashboard_view import HINT_TEXT, PANEL_MIME, ROW_HEIGHT, DashboardView
 from console.viewmodels.dashboard import DashboardViewModel
 from tests.gui.test_dashboard_viewmodel import Saves, signal_panel
@@ -271,7 +271,7 @@ def test_removing_a_detached_panel_closes_its_window(qtbot, view, contents) -> N
 def test_a_chart_is_dragged_by_its_title_row_not_its_plot(qtbot, saves, monkeypatch) -> None:
     model = DashboardViewModel(saves)
     model.set_profile(DEMO_PROFILE_NAME, ())
-    view = DashboardView(model, lambda panel: TimeChart(panel.title, "req/s"))
+    view = DashboardView(model, lambda panel: ChartTile(panel.title, "req/s"))
     qtbot.addWidget(view)
     view.resize(1000, 700)
     view.show()
@@ -281,9 +281,9 @@ def test_a_chart_is_dragged_by_its_title_row_not_its_plot(qtbot, saves, monkeypa
     monkeypatch.setattr(view, "_start_drag", lambda frame, grab: started.append(grab))
     frame = view.frame(0)
     chart = frame.content
-    assert isinstance(chart, TimeChart)
+    assert isinstance(chart, ChartTile)
     title = chart.title_label.mapTo(frame, chart.title_label.rect().center())
-    plot = chart.plot_widget.mapTo(frame, chart.plot_widget.rect().center())
+    plot = chart.plot.mapTo(frame, chart.plot.rect().center())
     window = view.window().windowHandle()
     for point in (plot, title):
         start = frame.mapTo(view.window(), point)

@@ -7,7 +7,7 @@ import pytest
 from console.config import paths
 from console.config.settings import PanelKind
 from console.config.store import ConfigStore
-from console.ui.charts import TimeChart
+from console.ui.charts.chart_tile import ChartTile
 from console.ui.main_window import DASHBOARD_TAB, FleetWindow
 from console.ui.theme import ThemeController
 from console.viewmodels.profiles import ProfilesViewModel
@@ -32,7 +32,7 @@ def demo_window(qtbot, qapp, make_profiles) -> Callable[[], FleetWindow]:
     return open_
 
 
-def charts_of(window: FleetWindow) -> list[TimeChart]:
+def charts_of(window: FleetWindow) -> list[ChartTile]:
     view = window.dashboard_view
     assert view is not None
     return [view.frame(i).content for i in range(len(view.model.panels))]
@@ -45,7 +45,7 @@ def test_a_pinned_detail_chart_is_live_on_the_dashboard_and_saved(qtbot, demo_wi
     (chart,) = charts_of(window)
     assert chart.title_label.text() == "support-chat · p95 latency"
     qtbot.waitUntil(lambda: set(chart.lines()) == {"v41", "v42"}, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: len(chart.annotation_lines()) == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(chart.annotations()) == 1, timeout=WAIT_MS)
     saved = ConfigStore(paths.config_file()).load().dashboard("demo")
     assert [(p.kind, p.deployment, p.chart) for p in saved] == [
         (PanelKind.SIGNAL, "support-chat", "p95_latency_s")

@@ -5,6 +5,7 @@ The pin in pyproject.toml keeps that release out; this test catches it (or a rel
 
 import sys
 
+import pytest
 from PySide6.QtWidgets import QLabel
 
 from console.domain.fleet import DeploymentReading, VersionShare
@@ -40,14 +41,17 @@ def test_none_refcount_stays_steady_over_void_qt_calls(qtbot) -> None:
     assert abs(drift) < TOLERANCE, f"None's refcount drifted by {drift} over {CALLS} calls"
 
 
-def test_none_refcount_stays_steady_over_live_chart_redraws(qtbot) -> None:
+@pytest.mark.parametrize("kind", ["TimeChart", "ChartTile"])
+def test_none_refcount_stays_steady_over_live_chart_redraws(qtbot, kind: str) -> None:
     """PySide6 6.11 leaks a None reference per QPainter on a QPicture; the charts' axes
-    must not paint through one (pyqtgraph's do, on every range change)."""
+    must not paint through one (pyqtgraph's do, on every range change). The tile fills
+    its polylines through shiboken memory, which must not leak either."""
     import numpy as np
 
     from console.ui.charts import TimeChart
+    from console.ui.charts.chart_tile import ChartTile
 
-    chart = TimeChart("Requests", "req/s")
+    chart = (TimeChart if kind == "TimeChart" else ChartTile)("Requests", "req/s")
     qtbot.addWidget(chart)
     chart.resize(400, 240)
     chart.show()

@@ -19,7 +19,7 @@ from console.backends._http import HttpJsonClient, HttpTarget
 from console.backends.errors import BackendError, BadQuery, MalformedResponse, ServerError
 from console.backends.prometheus import PrometheusBackend, PrometheusClient
 from console.domain.fleet import DeploymentInfo
-from console.domain.series import SeriesKey
+from console.domain.series import Series, SeriesKey
 from console.domain.signals import Signal
 from console.domain.timerange import RangePlan, TimeRange, plan_range
 
@@ -743,8 +743,8 @@ def test_version_history_falls_back_to_the_request_rate_per_version() -> None:
     # A 60 s window: four scrape intervals, so that every step has two samples.
     rate = f"sum by (deployment, model_name, version) (rate({VLLM_RATE}[60s]))"
     assert rate_query == (
-        f'({rate}) and on (deployment) label_replace(vector(1), "deployment", "chat", "", "")'
-        f' or ({rate}) and on (model_name) label_replace(vector(1), "model_name", "chat", "", "")'
+        f'({rate}) and on (deployment) (label_replace(vector(1), "deployment", "chat", "", ""))'
+        f' or ({rate}) and on (model_name) (label_replace(vector(1), "model_name", "chat", "", ""))'
     )
 
 
@@ -810,3 +810,38 @@ def test_one_deployments_range_is_filtered_by_prometheus_and_the_versions_are_re
     clock[0] += prom.scrape_interval_s
     run(prom.range(Signal.REQUEST_RATE, plan, 60, by_version=True, deployment="a$1"))
     assert sum(INFO in q for q in server.queries()) == 2
+
+
+def test_panels_of_several_deployments_share_one_query_per_signal_while_it_is_fresh() -> None:
+    server = FakePrometheus()
+    server.on(
+        VLLM_RATE,
+        matrix(
+            ({"deployment": "a", "model_name": "m", "version": "v1"}, [(0.0, "1")]),
+            ({"deployment": "b", "model_name": "m", "version": "v2"}, [(0.0, "2")]),
+        ),
+    )
+    clock = [100.0]
+    prom = backend(server, clock=lambda: clock[0])
+    plan = RangePlan(0, 60, 15)
+
+    def rate_queries() -> list[str]:
+        return [q for q in server.queries() if VLLM_RATE in q]
+
+    def ask(deployment: str) -> dict[SeriesKey, Series]:
+        return run(prom.range(Signal.REQUEST_RATE, plan, 60, deployment=deployment))
+
+    assert [k.deployment for k in ask("a")] == ["a"]
+    assert [k.deployment for k in ask("b")] == ["b"]  # b was not in a's query: asks for both
+    assert len(rate_queries()) == 2
+    assert '"b"' in rate_queries()[1] and '"a"' in rate_queries()[1]
+    ask("a")
+    ask("b")
+    assert len(rate_queries()) == 2  # both answered from the shared query
+    clock[0] += prom.scrape_interval_s / 3  # stale: the next caller asks for both again
+    assert ask("a")[SeriesKey("a", None)].values[0] == 1.0
+    assert ask("b")[SeriesKey("b", None)].values[0] == 2.0
+    assert len(rate_queries()) == 3
+    other_plan = RangePlan(15, 75, 15)
+    run(prom.range(Signal.REQUEST_RATE, other_plan, 60, deployment="a"))
+    assert len(rate_queries()) == 4  # another grid is another query

@@ -3,7 +3,9 @@
 import re
 import time
 from collections.abc import Callable
+from os import PathLike
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
@@ -20,14 +22,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.ui.charts.time_chart import TimeChart
-
 PathChooser = Callable[[str, str, str], Path | None]
 """(dialog caption, suggested file name, file-type filter) -> the chosen path, or None."""
 ErrorReporter = Callable[[str, str], None]
 """(title, message) -> None."""
 
 PLACEHOLDER_TEXT = "Shown in its own window"
+
+
+@runtime_checkable
+class ChartContent(Protocol):
+    """A chart a frame can export and whose header row takes the frame's menu button
+    (TimeChart, ChartTile)."""
+
+    def add_header_widget(self, widget: QWidget) -> None: ...
+
+    def export_png(self, path: str | PathLike[str]) -> None: ...
+
+    def export_csv(self, path: str | PathLike[str]) -> None: ...
 
 
 class DetachedWindow(QWidget):
@@ -74,7 +86,7 @@ class PanelFrame(QFrame):
         self.export_png_action = self._action("Export PNG…", self._export_png)
         self.export_csv_action = self._action("Export CSV…", self._export_csv)
         for action in (self.export_png_action, self.export_csv_action):
-            action.setVisible(isinstance(content, TimeChart))
+            action.setVisible(isinstance(content, ChartContent))
         self.menu.addSeparator()
         self.detach_action = self._action("Detach", self.toggle_detached)
         self.pin_action = self._action("Pin to dashboard", self.pinRequested.emit)
@@ -109,7 +121,7 @@ class PanelFrame(QFrame):
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.title_label, 1)
         header.addWidget(self.menu_button)
-        if isinstance(content, TimeChart):
+        if isinstance(content, ChartContent):
             # The chart shows the title itself (it belongs in the exported image): the menu
             # joins its header row and travels with it into its own window.
             content.add_header_widget(self.menu_button)
@@ -187,11 +199,11 @@ class PanelFrame(QFrame):
         return action
 
     def _export_png(self) -> None:
-        assert isinstance(self.content, TimeChart)
+        assert isinstance(self.content, ChartContent)
         self._export("Export PNG", "PNG image (*.png)", ".png", self.content.export_png)
 
     def _export_csv(self) -> None:
-        assert isinstance(self.content, TimeChart)
+        assert isinstance(self.content, ChartContent)
         self._export("Export CSV", "CSV file (*.csv)", ".csv", self.content.export_csv)
 
     def _export(

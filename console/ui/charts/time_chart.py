@@ -1,37 +1,27 @@
 """A time-series chart: one line per name (model version), annotations, crosshair, export."""
 
-import html
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from os import PathLike
-from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPalette, QTextDocument
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from console.config.atomic import atomic_write_text
 from console.domain.annotations import Annotation
 from console.domain.series import FloatArray
-from console.ui import format as fmt
 from console.ui.charts.axes import DateAxis, ValueAxis
-from console.ui.charts.csv_export import chart_csv
-from console.ui.charts.palette import MARK_STYLES, assign_slot, blend, is_dark, line_colour
+from console.ui.charts.line_set import Lines, LineSet, mark_label, mark_tooltip
+from console.ui.charts.palette import MARK_STYLES, blend, is_dark
 from console.ui.charts.status_overlay import StatusOverlay
-from console.ui.charts.units import label_axis, readout
-
-Lines = Mapping[str, tuple[FloatArray, FloatArray]]
+from console.ui.charts.units import label_axis
 
 _MOUSE_RATE_HZ = 60
 _LEFT_AXIS_WIDTH = 64  # fixed, so that the time axes of stacked charts line up
 _LINE_WIDTH = 1  # wider lines take Qt's slow path: several times the paint time
 _BINS_PER_PIXEL = 2.0
-_MARK_LABEL_CHARS = 24
 _MARK_LABEL_ROWS = (0.93, 0.82, 0.71)
-_DAY_S = 86400.0
 
 
 class TimeChart(QWidget):
@@ -50,10 +40,8 @@ class TimeChart(QWidget):
         super().__init__(parent)
         self.title = title
         self.unit = unit
-        self._data: dict[str, tuple[FloatArray, FloatArray]] = {}
-        self._steps: dict[str, float] = {}
+        self._lines = LineSet()
         self._curves: dict[str, pg.PlotDataItem] = {}
-        self._slots: dict[str, int] = {}
         self._marks: tuple[Annotation, ...] = ()
         self._mark_lines: list[pg.InfiniteLine] = []
         self._crosshair_x: float | None = None
@@ -116,33 +104,24 @@ class TimeChart(QWidget):
     def set_lines(self, lines: Lines) -> None:
         """Show ``lines`` (name -> (unix timestamps, values), NaN = gap); unchanged lines are
         left alone, lines no longer named are removed."""
-        checked = {name: _checked(name, *pair) for name, pair in lines.items()}
-        changed = False
-        for name in [n for n in self._curves if n not in checked]:
+        changes = self._lines.update(lines)
+        for name in changes.removed:
             self.plot_item.removeItem(self._curves.pop(name))
-            del self._data[name]
-            self._steps.pop(name, None)
-            changed = True
-        for name in sorted(n for n in checked if n not in self._curves):
+        for name in changes.added:
             self._curves[name] = self._add_curve(name)
-        for name, (times, values) in checked.items():
-            shown = self._data.get(name)
-            if shown is not None and _same(shown, (times, values)):
-                continue
-            self._curves[name].setData(times, values)
-            self._data[name] = (times, values)
-            self._steps.pop(name, None)
-            changed = True
-        if changed:
+        data = self._lines.data()
+        for name in changes.changed:
+            self._curves[name].setData(*data[name])
+        if changes:
             self._show_readout()
 
     def lines(self) -> dict[str, tuple[FloatArray, FloatArray]]:
         """The data shown, by line name."""
-        return dict(self._data)
+        return self._lines.data()
 
     def colour_of(self, name: str) -> QColor:
         """The colour of line ``name`` in the current theme."""
-        return line_colour(self._slots[name], is_dark(self.palette()))
+        return self._lines.colour(name, is_dark(self.palette()))
 
     def set_annotations(self, marks: Sequence[Annotation]) -> None:
         """Show a vertical line with a short label at each mark; the tooltip has the full text."""
@@ -168,7 +147,7 @@ class TimeChart(QWidget):
 
     def values_at(self, x: float) -> dict[str, float | None]:
         """Each line's sample at or before time ``x`` within one step; None for NaN or outside."""
-        return {name: self._value_at(name, x) for name in self._data}
+        return self._lines.values_at(x)
 
     def show_crosshair(self, x: float | None) -> None:
         """Draw the crosshair at time ``x`` and list the values there; None hides it."""
@@ -204,11 +183,7 @@ class TimeChart(QWidget):
 
     def export_csv(self, path: str | PathLike[str]) -> None:
         """Save the data as CSV (time in ISO-8601 UTC and Unix seconds, a column per line)."""
-        try:
-            atomic_write_text(Path(path), chart_csv(self._data))
-        except OSError as error:
-            reason = error.strerror or str(error)
-            raise OSError(f"could not write the CSV file {path}: {reason}") from error
+        self._lines.export_csv(path)
 
     # -- Qt -----------------------------------------------------------------------------------
 
@@ -255,10 +230,6 @@ class TimeChart(QWidget):
             self.status_overlay.place(self.plot_widget.geometry())
 
     def _add_curve(self, name: str) -> pg.PlotDataItem:
-        taken = {self._slots[n] for n in self._curves}
-        remembered = self._slots.get(name)
-        if remembered is None or remembered in taken:
-            self._slots[name] = assign_slot(name, taken)
         curve = pg.PlotDataItem(
             name=name,
             connect="finite",
@@ -275,24 +246,6 @@ class TimeChart(QWidget):
 
     def _line_pen(self, name: str) -> pg.QtGui.QPen:
         return pg.mkPen(self.colour_of(name), width=_LINE_WIDTH)
-
-    def _value_at(self, name: str, x: float) -> float | None:
-        times, values = self._data[name]
-        index = int(np.searchsorted(times, x, side="right")) - 1
-        if index < 0 or not np.isfinite(x):
-            return None
-        gap = x - float(times[index])
-        step = self._step(name)
-        if gap != 0 and gap >= step:
-            return None
-        value = float(values[index])
-        return value if np.isfinite(value) else None
-
-    def _step(self, name: str) -> float:
-        if name not in self._steps:
-            times = self._data[name][0]
-            self._steps[name] = float(np.median(np.diff(times))) if times.size > 1 else 0.0
-        return self._steps[name]
 
     def _on_mouse_moved(self, args: tuple[QPointF]) -> None:
         position = args[0]
@@ -313,19 +266,12 @@ class TimeChart(QWidget):
             self.resetRequested.emit()
 
     def _show_readout(self) -> None:
-        dark = is_dark(self.palette())
-        parts = []
-        x = self._crosshair_x
-        values = self.values_at(x) if x is not None else {}
-        if x is not None:
-            parts.append(html.escape(_time_text(x, self.view_box.viewRange()[0])))
-        for name in self._data:
-            colour = line_colour(self._slots[name], dark).name()
-            part = f'<span style="color:{colour}">■</span> {html.escape(name)}'
-            if x is not None:
-                part += f" {html.escape(readout(self.unit, values[name]))}"
-            parts.append(part)
-        self.readout.setText("&nbsp;&nbsp;".join(parts))
+        view = self.view_box.viewRange()[0]
+        self.readout.setText(
+            self._lines.readout_html(
+                self.unit, self._crosshair_x, view[1] - view[0], is_dark(self.palette())
+            )
+        )
 
     def _draw_marks(self) -> None:
         for line in self._mark_lines:
@@ -344,7 +290,7 @@ class TimeChart(QWidget):
             angle=90,
             movable=False,
             pen=pg.mkPen(colour, width=1, style=style.line),
-            label=_shorten(mark.text),
+            label=mark_label(mark),
             labelOpts={
                 # staggered, so that the labels of nearby marks do not cover each other
                 "position": _MARK_LABEL_ROWS[index % len(_MARK_LABEL_ROWS)],
@@ -353,9 +299,7 @@ class TimeChart(QWidget):
                 "anchors": [(0, 0.5), (0, 0.5)],  # right of the line
             },
         )
-        tooltip = f"{mark.text}\n{mark.kind.value.replace('_', ' ')} at {_full_time(mark.at)}"
-        if mark.version:
-            tooltip += f" · version {mark.version}"
+        tooltip = mark_tooltip(mark)
         line.setToolTip(tooltip)
         line.label.setToolTip(tooltip)
         return line
@@ -379,45 +323,6 @@ class TimeChart(QWidget):
             curve.setPen(self._line_pen(name))
         self._draw_marks()
         self._show_readout()
-
-
-def _checked(name: str, times: FloatArray, values: FloatArray) -> tuple[FloatArray, FloatArray]:
-    times, values = (np.ascontiguousarray(a, dtype=np.float64) for a in (times, values))
-    if times.ndim != 1 or times.shape != values.shape:
-        raise ValueError(f"line {name!r}: {times.shape} timestamps but {values.shape} values")
-    return times, values
-
-
-def _same(a: tuple[FloatArray, FloatArray], b: tuple[FloatArray, FloatArray]) -> bool:
-    return all(_same_array(old, new) for old, new in zip(a, b, strict=True))
-
-
-def _same_array(old: FloatArray, new: FloatArray) -> bool:
-    """Equal, NaN included, compared bit for bit (several times faster than array_equal with
-    equal_nan); -0.0 against 0.0 or another NaN payload only costs a redraw."""
-    if old is new:
-        return True
-    if old.shape != new.shape:
-        return False
-    old_bits, new_bits = old.view(np.int64), new.view(np.int64)
-    if old.size and (old_bits[0] != new_bits[0] or old_bits[-1] != new_bits[-1]):
-        return False  # a moved range or a new last sample: no need to scan the middle
-    return bool(np.array_equal(old_bits, new_bits))
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= _MARK_LABEL_CHARS else text[: _MARK_LABEL_CHARS - 1] + "…"
-
-
-def _full_time(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
-
-
-def _time_text(x: float, view: Sequence[float]) -> str:
-    """Local time at the crosshair; with the date when the view spans more than a day."""
-    if view[1] - view[0] > _DAY_S:
-        return time.strftime("%a %d %b %H:%M", time.localtime(x))
-    return fmt.clock_time(x)
 
 
 def _plain(rich: str) -> str:

@@ -1,10 +1,12 @@
 """Values in a chart's unit: the y-axis label and the crosshair readout."""
 
 from collections.abc import Callable
-
-import pyqtgraph as pg
+from typing import TYPE_CHECKING
 
 from console.ui import format as fmt
+
+if TYPE_CHECKING:  # pyqtgraph is not imported for a readout (ChartTile draws without it)
+    import pyqtgraph as pg
 
 _READOUTS: dict[str, Callable[[float | None], str]] = {
     "s": fmt.duration,
@@ -23,7 +25,7 @@ def readout(unit: str, value: float | None) -> str:
     return f"{value:.4g} {unit}".rstrip()
 
 
-def label_axis(axis: pg.AxisItem, unit: str) -> None:
+def label_axis(axis: "pg.AxisItem", unit: str) -> None:
     """Show ``unit`` on a value axis: ratios as percent, seconds with SI prefixes (ms, µs)."""
     # The automatic prefix re-renders the axis label on every range change; "kreq/s" is not
     # worth that, "ms" is.
