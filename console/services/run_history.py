@@ -16,10 +16,7 @@ Queries: :meth:`RunHistory.runs` (newest first, per deployment or target),
 """
 
 import json
-import os
-import socket
 import sqlite3
-import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +34,7 @@ from console.domain.suite_results import (
     Tally,
     compare_runs,
 )
+from console.services.process_owner import owner_alive, owner_token
 
 DB_FILE = "suite_runs.sqlite3"
 SCHEMA_VERSION = 1
@@ -139,7 +137,7 @@ class RunHistory:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else data_dir() / DB_FILE
-        self._owner = _owner_token()
+        self._owner = owner_token()
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -286,7 +284,7 @@ class RunHistory:
             rows = self._db.execute(
                 "SELECT id, owner FROM runs WHERE status = ?", (RunStatus.RUNNING.value,)
             ).fetchall()
-            abandoned = tuple(run_id for run_id, owner in rows if not _owner_alive(owner))
+            abandoned = tuple(run_id for run_id, owner in rows if not owner_alive(owner))
             if abandoned:
                 with self._db:
                     self._db.executemany(
@@ -434,49 +432,3 @@ def _outcome(item: Mapping[str, Any]) -> AssertionOutcome:
         weight=item["weight"],
         metric=item["metric"],
     )
-
-
-def _owner_token() -> str:
-    """This process: host, pid and (on Linux) its start time, which a reused pid lacks."""
-    return f"{socket.gethostname()}|{os.getpid()}|{_start_time(os.getpid())}"
-
-
-def _owner_alive(owner: str) -> bool:
-    host, _, rest = owner.partition("|")
-    pid_text, _, started = rest.partition("|")
-    if owner == _owner_token():
-        return True
-    if host != socket.gethostname():
-        return True  # another machine's run (a shared data dir): it cannot be checked
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if sys.platform == "win32" or not _pid_exists(pid):
-        return False
-    return started == "" or _start_time(pid) == started
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _start_time(pid: int) -> str:
-    """The process start time in clock ticks since boot (Linux), else "".
-
-    A zombie (dead, not yet reaped) gets "dead", which matches no live owner.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    fields = stat.rpartition(")")[2].split()
-    if fields and fields[0] == "Z":
-        return "dead"
-    return fields[19] if len(fields) > 19 else ""
