@@ -12,6 +12,10 @@ def main(argv: list[str] | None = None) -> int:
     # frozen bundle that worker starts through this entry point.
     multiprocessing.freeze_support()
     args = cli.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        from console.self_test import main as self_test
+
+        return self_test()
     if args.command is None:
         from console.app import run_app  # Qt is imported only when the window is wanted
 
