@@ -44,6 +44,7 @@ def main() -> int:
     from console.ui.main_window import DASHBOARD_TAB, FLEET_TAB, FleetWindow
     from console.ui.theme import ThemeController
     from console.viewmodels.profiles import ProfilesViewModel
+    from console.viewmodels.suite_runs import Candidate
 
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
@@ -81,13 +82,32 @@ def main() -> int:
             window.pin_chart(deployment, chart)
         window.tabs.setCurrentIndex(DASHBOARD_TAB)
 
-    # (what to do, then how long to wait, then the file to write or None)
-    steps: list[tuple[Callable[[], None], int, str | None]] = [
+    def shadow_run() -> None:
+        """The smoke suite on support-chat, then a shadow run against v41 once it ends."""
+        window.run_suite("support-chat")
+        runs = profiles.suite_runs
+        assert runs is not None
+
+        def then_shadow() -> None:
+            runs.finished.disconnect(then_shadow)
+            runs.comparisonReady.connect(
+                lambda _comparison: QTimer.singleShot(
+                    SETTLE_MS, lambda: save("runs-shadow-support-chat.png")
+                )
+            )
+            runs.start("support-chat", candidate=Candidate("", "support-chat@v41"))
+
+        runs.finished.connect(then_shadow)
+
+    # (what to do, then how long to wait, then the file to write or None); no wait: the
+    # action saves when its work is done
+    steps: list[tuple[Callable[[], None], int | None, str | None]] = [
         (theme(Theme.DARK), SETTLE_MS, "fleet-demo.png"),
         (lambda: window.open_detail("support-chat"), LOAD_MS, "detail-support-chat.png"),
         (drift, LOAD_MS, "drift-support-chat.png"),
         (canary, LOAD_MS, "detail-doc-qa-canary.png"),
         (dashboard, LOAD_MS, "dashboard-demo.png"),
+        (shadow_run, None, None),
         (fleet, 0, None),
         (theme(Theme.LIGHT), SETTLE_MS, "fleet-demo-light.png"),
     ]
@@ -98,7 +118,8 @@ def main() -> int:
             return
         action, wait_ms, name = steps.pop(0)
         action()
-        QTimer.singleShot(wait_ms, lambda: save(name))
+        if wait_ms is not None:
+            QTimer.singleShot(wait_ms, lambda: save(name))
 
     def save(name: str | None) -> None:
         if name is not None:

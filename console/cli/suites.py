@@ -19,8 +19,9 @@ from console.cli._common import (
     select_profile,
 )
 from console.config.settings import Profile
+from console.domain.redaction import Redactor
 from console.domain.suite import Suite, SuiteError
-from console.domain.suite_results import CaseStatus
+from console.domain.suite_results import CaseStatus, redacted_record
 
 if TYPE_CHECKING:
     from console.services.suite_runner import RunProgress, RunTarget
@@ -179,6 +180,11 @@ def _execute_suite(
     from console.services.suite_export import failure_message, write_json, write_junit
     from console.services.suite_runner import RunOptions, SuiteRun
 
+    redactor = (
+        Redactor(select_profile(ctx.store.load(), args.profile).redaction_patterns)
+        if args.deployment is not None
+        else Redactor()
+    )
     try:
         history: RunHistory | None = RunHistory()
     except HistoryError as exc:
@@ -207,14 +213,16 @@ def _execute_suite(
         if history is not None:
             history.close()
     progress.end()
+    # What leaves the process (reports, the terminal) is redacted like the logs are.
+    records = [redacted_record(r, redactor) for r in summary.records]
     try:
         if args.junit is not None:
-            write_junit(args.junit, summary.info, summary.records)
+            write_junit(args.junit, summary.info, records)
         if args.json_file is not None:
-            write_json(args.json_file, summary.info, summary.records)
+            write_json(args.json_file, summary.info, records)
     except OSError as exc:
         raise UsageError(f"cannot write the report: {exc}") from None
-    for record in summary.records:
+    for record in records:
         if record.status is CaseStatus.FAILED:
             print(f"FAIL {record.title}: {failure_message(record)}", file=ctx.out)
         elif record.status is CaseStatus.ERROR:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from console.domain.redaction import Redactor
+
 
 class CaseStatus(StrEnum):
     """The outcome of one case send."""
@@ -240,3 +242,48 @@ def compare_targets(
         [replace(r, target_index=0) for r in records if r.target_index == before],
         [replace(r, target_index=0) for r in records if r.target_index == after],
     )
+
+
+def redacted_record(record: CaseRecord, redactor: Redactor) -> CaseRecord:
+    """``record`` as it may be shown, copied or exported: the prompt, the output and every
+    reason (which may quote the output) with personal data and secrets replaced."""
+    return replace(
+        record,
+        request=_redacted_request(record.request, redactor),
+        response_text=(
+            None if record.response_text is None else redactor.redact_text(record.response_text)
+        ),
+        reason=redactor.redact_text(record.reason),
+        assertions=tuple(
+            replace(o, reason=redactor.redact_text(o.reason)) for o in record.assertions
+        ),
+    )
+
+
+def _redacted_request(request: Mapping[str, object], redactor: Redactor) -> dict[str, object]:
+    shown = dict(request)
+    messages = shown.get("messages")
+    if isinstance(messages, list):
+        shown["messages"] = [_redacted_message(m, redactor) for m in messages]
+    for name in ("prompt", "input"):
+        value = shown.get(name)
+        if isinstance(value, str):
+            shown[name] = redactor.redact_text(value)
+    return shown
+
+
+def _redacted_message(message: object, redactor: Redactor) -> object:
+    if not isinstance(message, Mapping):
+        return message
+    shown = dict(message)
+    content = shown.get("content")
+    if isinstance(content, str):
+        shown["content"] = redactor.redact_text(content)
+    elif isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
+        shown["content"] = [
+            {**part, "text": redactor.redact_text(part["text"])}
+            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
+            else part
+            for part in content
+        ]
+    return shown

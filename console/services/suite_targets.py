@@ -75,6 +75,11 @@ class SuiteTargets:
         self._server: DemoLLMServer | None = None
         self._lock = threading.Lock()
 
+    @property
+    def demo(self) -> bool:
+        """Whether the deployments are the DEMO's (answered by its model server)."""
+        return self._demo is not None
+
     def target(self, deployment: str) -> RunTarget:
         """Where ``deployment`` answers; NoEndpoint, MissingApiKey, ValueError (unknown)."""
         if self._demo is not None:
@@ -93,6 +98,24 @@ class SuiteTargets:
                 "add one under [[profiles.NAME.endpoints]]"
             )
         return profile_endpoint_target(self._profile, endpoint, self._secrets)
+
+    def candidate(self, deployment: str, base_url: str, model: str) -> RunTarget:
+        """A candidate endpoint run beside ``deployment`` (the shadow comparison).
+
+        It uses the deployment's API key, if it has one. On the DEMO an empty ``base_url``
+        means its model server, where ``support-chat@v41`` pins a version.
+        """
+        if not base_url:
+            if self._demo is None:
+                raise NoEndpoint("the candidate needs a base URL such as http://host:8000/v1")
+            base_url = self._demo_server().base_url
+        endpoint = self._profile.endpoint(deployment)
+        key = None
+        if endpoint is not None and endpoint.api_key_ref is not None:
+            key = profile_endpoint_target(self._profile, endpoint, self._secrets).api_key
+        return endpoint_target(
+            base_url, model, api_key=key, profile=self._profile.name, deployment=deployment
+        )
 
     def suite_path(self, deployment: str) -> Path | None:
         """The suite file bound to ``deployment``; None: the shipped smoke suite."""

@@ -4,9 +4,10 @@ import json
 
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from console.domain.suite_results import CaseRecord
+from console.domain.redaction import Redactor
+from console.domain.suite_results import CaseRecord, redacted_record
 
-NOT_REDACTED_NOTE = "Prompt and output are shown as sent and received: not redacted yet."
+REDACTED_NOTE = "Personal data and secrets in the prompt and output are shown as [EMAIL], [CARD]…"
 
 
 class CaseDetail(QWidget):
@@ -16,7 +17,7 @@ class CaseDetail(QWidget):
         super().__init__(parent)
         self.title = QLabel("Select a case to see its prompt, output and assertions.")
         self.title.setWordWrap(True)
-        self.note = QLabel(NOT_REDACTED_NOTE)
+        self.note = QLabel(REDACTED_NOTE)
         self.note.setObjectName("caption")
         self.prompt = _text("prompt")
         self.output = _text("output")
@@ -33,13 +34,14 @@ class CaseDetail(QWidget):
             layout.addWidget(QLabel(caption))
             layout.addWidget(widget, 1)
 
-    def show_record(self, record: CaseRecord | None) -> None:
-        """Show ``record`` (None: clear)."""
+    def show_record(self, record: CaseRecord | None, redactor: Redactor) -> None:
+        """Show ``record`` redacted by ``redactor`` (None: clear)."""
         if record is None:
             self.title.setText("Select a case to see its prompt, output and assertions.")
             for widget in (self.prompt, self.output, self.assertions):
                 widget.setPlainText("")
             return
+        record = redacted_record(record, redactor)
         self.title.setText(
             f"{record.status.value.upper()} · {record.title} · {record.target}"
             + (f" · model {record.model}" if record.model else "")

@@ -29,6 +29,7 @@ from console.services.suite_runner import RunSummary
 from console.ui.case_detail import CaseDetail
 from console.ui.charts import TimeChart
 from console.ui.run_compare import RunCompareTable
+from console.ui.shadow_dialog import ShadowDialog
 from console.viewmodels.suite_runs import ExportFormat, SuiteRunsViewModel
 
 ROW_HEIGHT = 22
@@ -70,6 +71,12 @@ class RunsView(QWidget):
         self.progress.setFormat("%v / %m")
         self.cancel_button = QPushButton("Cancel run")
         self.cancel_button.setEnabled(False)
+        self.shadow_button = QPushButton("Shadow run…")
+        self.shadow_button.setToolTip(
+            "Run this deployment's suite against production and a candidate endpoint, "
+            "and compare them case by case"
+        )
+        self.shadow_button.setEnabled(False)
         self.failures_only = QCheckBox("Failures only")
         self.table = QTableView()
         self.table.setModel(model.failures)
@@ -107,6 +114,7 @@ class RunsView(QWidget):
         header.addWidget(self.status)
         header.addWidget(self.progress)
         header.addWidget(self.cancel_button)
+        header.addWidget(self.shadow_button)
         tools = QHBoxLayout()
         tools.addWidget(self.failures_only)
         tools.addStretch(1)
@@ -156,6 +164,7 @@ class RunsView(QWidget):
         model.comparisonReady.connect(self._show_comparison)
         model.exported.connect(lambda path: self.status.setText(f"Exported {path}"))
         self.cancel_button.clicked.connect(model.cancel)
+        self.shadow_button.clicked.connect(self.ask_shadow_run)
         self.failures_only.toggled.connect(model.failures.set_failures_only)
         self.table.selectionModel().selectionChanged.connect(self._on_case_selected)
         self.history.itemSelectionChanged.connect(self._on_history_selected)
@@ -170,16 +179,31 @@ class RunsView(QWidget):
         for button in self.export_buttons.values():
             button.setEnabled(on)
 
+    def ask_shadow_run(self) -> ShadowDialog | None:
+        """Ask for a candidate endpoint, then run the suite against both (opens a dialog)."""
+        shown = self.model.shown
+        if shown is None or self.model.running:
+            return None
+        dialog = ShadowDialog(shown.deployment, demo=self.model.demo, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(
+            lambda: self.model.start(shown.deployment, candidate=dialog.candidate())
+        )
+        dialog.open()
+        return dialog
+
     def _on_started(self, deployment: str) -> None:
+        self.shadow_button.setEnabled(False)
         self.title.setText(f"Smoke suite on {deployment}")
         self.status.setText("starting…")
         self.progress.setRange(0, 0)
         self.cancel_button.setEnabled(True)
         self._set_exportable(False)
-        self.case_detail.show_record(None)
+        self.case_detail.show_record(None, self.model.redactor)
         self.sections.setCurrentIndex(0)
 
     def _on_progressed(self, done: int, planned: int) -> None:
+        self.shadow_button.setEnabled(self.model.shown is not None and not self.model.running)
         self.progress.setRange(0, max(planned, 1))
         self.progress.setValue(done)
         self._set_exportable(self.model.exportable)
@@ -191,6 +215,7 @@ class RunsView(QWidget):
 
     def _on_finished(self, summary: RunSummary) -> None:
         self.cancel_button.setEnabled(False)
+        self.shadow_button.setEnabled(True)
         self._set_exportable(True)
         self._show_info(summary.info)
 
@@ -207,6 +232,7 @@ class RunsView(QWidget):
         if not self.model.running:
             self.cancel_button.setEnabled(False)
             self.progress.setRange(0, 1)
+            self.shadow_button.setEnabled(self.model.shown is not None)
         self.status.setText(message)
 
     def _on_case_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
@@ -214,7 +240,7 @@ class RunsView(QWidget):
         if not indexes:
             return
         source = self.model.failures.mapToSource(indexes[0])
-        self.case_detail.show_record(self.model.results.record(source.row()))
+        self.case_detail.show_record(self.model.results.record(source.row()), self.model.redactor)
 
     def _show_history(self) -> None:
         self.history.clear()
@@ -255,7 +281,8 @@ class RunsView(QWidget):
     def _show_comparison(self, comparison: RunComparison) -> None:
         self.compare_table.show_comparison(comparison)
         self.compare_caption.setText(
-            f"{len(comparison.regressions)} pass → fail, {len(comparison.fixes)} fail → pass, "
+            f"{self.model.comparison_title}: {len(comparison.regressions)} pass → fail, "
+            f"{len(comparison.fixes)} fail → pass, "
             f"{len(comparison.still_failing)} still failing, "
             f"{comparison.unchanged_passing} still passing"
         )

@@ -28,7 +28,16 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from console.domain.annotations import Annotation, AnnotationKind
-from console.domain.suite_results import CaseRecord, CaseStatus, RunComparison, RunInfo, RunStatus
+from console.domain.redaction import Redactor
+from console.domain.suite_results import (
+    CaseRecord,
+    CaseStatus,
+    RunComparison,
+    RunInfo,
+    RunStatus,
+    compare_targets,
+    redacted_record,
+)
 from console.qtbridge.relay import FutureRelay
 from console.services.annotations import AnnotationStore
 from console.services.run_history import PassRatePoint, RunHistory
@@ -58,9 +67,10 @@ class ResultsModel(QStandardItemModel):
 
     HEADERS = ("Status", "Case", "Failed assertions", "Latency", "TTFT", "Tokens")
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, redactor: Redactor, parent: QObject | None = None) -> None:
         super().__init__(0, len(self.HEADERS), parent)
         self.setHorizontalHeaderLabels(list(self.HEADERS))
+        self._redactor = redactor
         self._records: list[CaseRecord] = []
 
     def record(self, row: int) -> CaseRecord:
@@ -77,15 +87,15 @@ class ResultsModel(QStandardItemModel):
         """Add ``records`` at the end."""
         for record in records:
             self._records.append(record)
-            self.appendRow(_row(record))
+            self.appendRow(_row(record, self._redactor))
 
 
-def _row(record: CaseRecord) -> list[QStandardItem]:
+def _row(record: CaseRecord, redactor: Redactor) -> list[QStandardItem]:
     items = [QStandardItem(_cell(record, column)) for column in range(len(ResultsModel.HEADERS))]
     for item in items:
         item.setEditable(False)
     items[0].setData(record.status.value, Qt.ItemDataRole.UserRole)
-    reasons = "\n".join(f"{o.name}: {o.reason}" for o in record.failures)
+    reasons = "\n".join(f"{o.name}: {redactor.redact_text(o.reason)}" for o in record.failures)
     if reasons:
         items[2].setToolTip(reasons)
     return items
@@ -132,11 +142,25 @@ class FailureFilter(QSortFilterProxyModel):
         self.setFilterRegularExpression(QRegularExpression(pattern))
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate endpoint to run beside the deployment: the shadow comparison.
+
+    An empty ``base_url`` means the DEMO's model server (``support-chat@v41`` pins v41).
+    """
+
+    base_url: str
+    model: str
+
+
 class _Job:
     """A run being started or running; its progress is collected here on the I/O loop."""
 
-    def __init__(self, deployment: str, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, deployment: str, candidate: Candidate | None, wake: Callable[[], None]
+    ) -> None:
         self.deployment = deployment
+        self.candidate = candidate
         self.run: SuiteRun | None = None
         self.cancelled = False
         self._wake = wake
@@ -233,9 +257,12 @@ class SuiteRunsViewModel(QObject):
         options: RunOptions | None = None,
         history: Callable[[], RunHistory] = RunHistory,
         clock: Callable[[], float] = time.time,
+        redactor: Redactor | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.redactor = redactor or Redactor()
+        """What hides personal data and secrets in prompts and outputs shown or exported."""
         self._runner = runner
         self._targets = targets
         self._annotations = annotations
@@ -244,8 +271,10 @@ class SuiteRunsViewModel(QObject):
         self._history: RunHistory | None = None
         self._history_lock = threading.Lock()
         self._clock = clock
+        self.comparison_title = ""
+        """What the last comparison put side by side."""
         self._relay = FutureRelay(self)
-        self.results = ResultsModel(self)
+        self.results = ResultsModel(self.redactor, self)
         self.failures = FailureFilter(self)
         self.failures.setSourceModel(self.results)
         self._job: _Job | None = None
@@ -259,6 +288,11 @@ class SuiteRunsViewModel(QObject):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self._flush)
         self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def demo(self) -> bool:
+        """Whether the profile is the DEMO (a candidate may be its model server)."""
+        return self._targets.demo
 
     @property
     def running(self) -> bool:
@@ -294,11 +328,12 @@ class SuiteRunsViewModel(QObject):
         """The pass rate of each completed run of that deployment, oldest first."""
         return list(self._pass_rates)
 
-    def start(self, deployment: str) -> bool:
-        """Run the suite bound to ``deployment``; False while another run is going."""
+    def start(self, deployment: str, candidate: Candidate | None = None) -> bool:
+        """Run the suite bound to ``deployment`` (and against ``candidate``, to compare the
+        two when it ends); False while another run is going."""
         if self._job is not None:
             return False
-        job = _Job(deployment, self._wake.emit)
+        job = _Job(deployment, candidate, self._wake.emit)
         self._job = job
         self._shown = ShownRun(deployment, None, running=True)
         self._done = self._planned = 0
@@ -327,6 +362,7 @@ class SuiteRunsViewModel(QObject):
 
     def compare(self, before: int, after: int) -> None:
         """What moved between two stored runs (comparisonReady)."""
+        self.comparison_title = f"Run #{after} against run #{before}"
         future = self._runner.submit(self._in_history(RunHistory.compare, before, after))
         self._relay.deliver(future, self._on_compared)
 
@@ -337,7 +373,7 @@ class SuiteRunsViewModel(QObject):
             self.failed.emit("no finished run to export")
             return
         future = self._runner.submit(
-            asyncio.to_thread(_write, kind, path, shown.info, shown.records)
+            asyncio.to_thread(_write, kind, path, shown.info, shown.records, self.redactor)
         )
         self._relay.deliver(future, lambda done: self._on_exported(path, done))
 
@@ -360,10 +396,17 @@ class SuiteRunsViewModel(QObject):
             await asyncio.to_thread(history.close)
 
     async def _execute(self, job: _Job) -> RunSummary:
-        target = await asyncio.to_thread(self._targets.target, job.deployment)
+        targets = [await asyncio.to_thread(self._targets.target, job.deployment)]
+        if job.candidate is not None:
+            candidate = job.candidate
+            targets.append(
+                await asyncio.to_thread(
+                    self._targets.candidate, job.deployment, candidate.base_url, candidate.model
+                )
+            )
         suite = await asyncio.to_thread(self._targets.suite, job.deployment)
         history = await asyncio.to_thread(self._opened_history)
-        run = SuiteRun(suite, [target], self._options, history=history, clock=self._clock)
+        run = SuiteRun(suite, targets, self._options, history=history, clock=self._clock)
         job.started(run)
         return await run.run(job.on_progress)
 
@@ -414,6 +457,12 @@ class SuiteRunsViewModel(QObject):
         self._annotate(summary.info)
         self.finished.emit(summary)
         self.load_history(job.deployment)
+        if job.candidate is not None:
+            self.comparison_title = (
+                f"Shadow comparison: {job.candidate.model} against {job.deployment} "
+                f"(run #{summary.info.id})"
+            )
+            self.comparisonReady.emit(compare_targets(summary.records))
 
     def _annotate(self, info: RunInfo) -> None:
         if self._annotations is None or info.deployment is None:
@@ -474,7 +523,14 @@ def _history_of(history: RunHistory, deployment: str) -> tuple[list[RunInfo], li
     return history.runs(deployment=deployment), history.pass_rates(deployment)
 
 
-def _write(kind: ExportFormat, path: Path, info: RunInfo, records: Sequence[CaseRecord]) -> None:
+def _write(
+    kind: ExportFormat,
+    path: Path,
+    info: RunInfo,
+    records: Sequence[CaseRecord],
+    redactor: Redactor,
+) -> None:
+    records = [redacted_record(r, redactor) for r in records]
     if kind is ExportFormat.JUNIT:
         write_junit(path, info, records)
     elif kind is ExportFormat.JSON:

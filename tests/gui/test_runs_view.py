@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import QDialogButtonBox
 
 from console.backends.demo import DemoBackend
 from console.config import paths
@@ -21,7 +22,7 @@ from console.domain.suite_results import CaseStatus, RunStatus
 from console.services.connect import open_fleet
 from console.services.fleet import FleetService
 from console.services.suite_runner import RunSummary
-from console.ui.case_detail import NOT_REDACTED_NOTE
+from console.ui.case_detail import REDACTED_NOTE
 from console.ui.main_window import RUNS_TAB, FleetWindow
 from console.ui.runs_view import RunsView
 from console.ui.theme import ThemeController
@@ -172,7 +173,7 @@ def test_the_case_detail_shows_prompt_output_and_each_assertions_reason(qtbot, o
     record = next(r for r in summary.records if r.title == view.table.model().index(0, 1).data())
     detail = view.case_detail
     assert record.title in detail.title.text()
-    assert detail.note.text() == NOT_REDACTED_NOTE and detail.note.isVisible()
+    assert detail.note.text() == REDACTED_NOTE and detail.note.isVisible()
     assert detail.output.isReadOnly()
     assert detail.output.toPlainText() == (record.response_text or detail.output.toPlainText())
     assert "[user]" in detail.prompt.toPlainText()
@@ -259,3 +260,34 @@ def test_alt_5_shows_the_runs_tab_of_the_profile(qtbot, open_demo) -> None:
     qtbot.waitUntil(lambda: window.runs_view is not None, timeout=WAIT_MS)
     assert window.tabs.currentWidget() is demo.view
     assert demo.view.model is window.profiles.suite_runs
+
+
+def test_a_shadow_run_compares_production_with_a_candidate_case_by_case(qtbot, open_demo) -> None:
+    demo = open_demo()
+    run_from_card(qtbot, demo)  # v42 serves support-chat: the bad release
+    view = demo.view
+    assert view.shadow_button.isEnabled()
+    dialog = view.ask_shadow_run()
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    assert dialog.model.text() == "support-chat@v41"
+    dialog.model.setText("")
+    assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+    dialog.base_url.setText("ftp://nowhere")
+    dialog.model.setText("support-chat@v41")
+    assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+    dialog.base_url.setText("")
+    with qtbot.waitSignal(demo.runs.comparisonReady, timeout=RUN_MS) as compared:
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    comparison = compared.args[0]
+    # production (v42) fails cases the candidate (v41) passes: seen from production as
+    # "before", the candidate fixes them
+    assert len(comparison.fixes) >= 3 and not comparison.regressions
+    assert view.sections.currentIndex() == 1
+    assert view.compare_caption.text().startswith(
+        "Shadow comparison: support-chat@v41 against support-chat"
+    )
+    assert view.compare_table.rowCount() >= 3
+    summary = demo.runs.shown
+    assert summary is not None and summary.info is not None
+    assert summary.info.planned == 20  # ten cases, two targets
