@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from itertools import chain
 from typing import Any
 from urllib.parse import quote
 
@@ -220,6 +221,9 @@ class PrometheusBackend:
         self._shared_ranges: SharedRanges[dict[SeriesKey, Series]] = SharedRanges(
             clock, scrape_interval_s / 3
         )
+        self._shared_histories: SharedRanges[dict[str, list[RangeSeries]]] = SharedRanges(
+            clock, scrape_interval_s / 3
+        )
 
     @property
     def client(self) -> PrometheusClient:
@@ -402,11 +406,15 @@ class PrometheusBackend:
         range are left out.
         """
         _check_points(plan)
-        selector = f"{self._info_metric}{{{self._deployment_label}={_promql_string(deployment)}}}"
-        rows = await self._prom.query_range(f"max by ({self._version_label}) ({selector})", plan)
+        shared = await self._shared_histories.get(
+            plan,
+            (plan.end - plan.start, plan.step),
+            deployment,
+            lambda deployments: self._info_rows(plan, deployments),
+        )
         grid = plan.timestamps()
         served: dict[str, FloatArray] = {}
-        for series in rows:
+        for series in shared.get(deployment, ()):
             version = series.labels.get(self._version_label)
             if version:
                 served[version] = _flag(on_grid(series, plan, grid.size) == 1)
@@ -425,6 +433,21 @@ class PrometheusBackend:
             for version, flags in sorted(served.items())
             if np.isfinite(flags).any()
         }
+
+    async def _info_rows(
+        self, plan: RangePlan, deployments: frozenset[str]
+    ) -> dict[str, list[RangeSeries]]:
+        """The info metric's rows over the plan, by deployment, for ``deployments``."""
+        selectors = " or ".join(
+            f"{self._info_metric}{{{self._deployment_label}={_promql_string(name)}}}"
+            for name in sorted(deployments)
+        )
+        labels = f"{self._deployment_label}, {self._version_label}"
+        rows = await self._prom.query_range(f"max by ({labels}) ({selectors})", plan)
+        found: dict[str, list[RangeSeries]] = {}
+        for series in rows:
+            found.setdefault(series.labels.get(self._deployment_label, ""), []).append(series)
+        return found
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -737,11 +760,19 @@ def _parse_range_series(item: Any, where: str) -> RangeSeries:
 def _samples(pairs: list[Any], where: str) -> tuple[FloatArray, FloatArray]:
     """[[timestamp, "value"], ...] as two float64 arrays ("NaN", "+Inf" and "-Inf" kept)."""
     try:
-        timestamps = np.fromiter((p[0] for p in pairs), np.float64, len(pairs))
-        values = np.array([p[1] for p in pairs], dtype=np.str_).astype(np.float64)
-    except (TypeError, ValueError, IndexError, KeyError) as exc:
+        # One flat list, sliced: several times faster than a generator per sample, and the
+        # answers of 50 live panels are mostly samples.
+        flat = list(chain.from_iterable(pairs))
+        if len(flat) != 2 * len(pairs):
+            raise ValueError("a pair does not hold two items")
+        samples = flat[1::2]
+        if None in samples:  # numpy would read null as NaN ("no data") without a word
+            raise ValueError("a value is null")
+        timestamps = np.array(flat[0::2], dtype=np.float64)
+        values = np.array(samples, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
         raise MalformedResponse(f'{where}: not [timestamp, "value"] pairs ({exc})') from None
-    if values.shape != timestamps.shape or any(len(p) != 2 for p in pairs):
+    if timestamps.ndim != 1 or values.ndim != 1:
         raise MalformedResponse(f'{where}: not [timestamp, "value"] pairs')
     if not np.isfinite(timestamps).all():
         raise MalformedResponse(f"{where}: a timestamp is not a finite number")

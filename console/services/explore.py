@@ -142,9 +142,7 @@ class ExploreService:
         duration = self._timer() - started
         grid = plan.timestamps()
         series = tuple(
-            ExploreSeries(
-                series_name(s.labels), s.labels, grid.copy(), on_grid(s, plan, grid.size)
-            )
+            ExploreSeries(series_name(s.labels), s.labels, grid.copy(), on_grid(s, plan, grid.size))
             for s in found
         )
         return RangeResult(expr, plan, series, duration)

@@ -41,6 +41,8 @@ class Launch:
 class _Key:
     slot: int
     panels: list[str] = field(default_factory=list)
+    seen_by: int = 0
+    """How many of ``panels`` are visible (counted, not scanned: the planner asks often)."""
     due_at: float = -math.inf
     inflight: int | None = None
     launched_at: float | None = None
@@ -158,15 +160,14 @@ class RefreshPlanner:
         panel = self._panels[panel_id]
         if panel.key == key:
             return []
-        cancelled = self._unsubscribe(panel_id, panel.key)
+        cancelled = self._unsubscribe(panel_id, panel)
         panel.key = key
         self._subscribe(panel_id, key, now)
         return cancelled
 
     def remove(self, panel_id: str) -> list[int]:
         """Forget a panel; returns the requests nobody waits for any more."""
-        panel = self._panels.pop(panel_id)
-        return self._unsubscribe(panel_id, panel.key)
+        return self._unsubscribe(panel_id, self._panels.pop(panel_id))
 
     def set_visible(self, panel_id: str, visible: bool, *, now: float) -> None:
         """Record whether a panel can be seen; a panel coming back with old data is due now."""
@@ -174,8 +175,10 @@ class RefreshPlanner:
         if panel.visible == visible:
             return
         panel.visible = visible
+        entry = self._keys[panel.key]
+        entry.seen_by += 1 if visible else -1
         if visible:
-            self._wake(self._keys[panel.key], now)
+            self._wake(entry, now)
 
     def set_interval(self, interval_s: float, *, now: float) -> None:
         """Change the interval; keys keep their slots, their next runs move to the new grid."""
@@ -274,11 +277,15 @@ class RefreshPlanner:
             entry = self._keys[key] = _Key(slot=self._free_slot(), due_at=now)
         entry.panels.append(panel_id)
         if self._panels[panel_id].visible:
+            entry.seen_by += 1
             self._wake(entry, now)
 
-    def _unsubscribe(self, panel_id: str, key: Hashable) -> list[int]:
+    def _unsubscribe(self, panel_id: str, panel: _Panel) -> list[int]:
+        key = panel.key
         entry = self._keys[key]
         entry.panels.remove(panel_id)
+        if panel.visible:
+            entry.seen_by -= 1
         if entry.panels:
             return []
         del self._keys[key]
@@ -318,8 +325,7 @@ class RefreshPlanner:
         )
 
     def _has_visible_panel(self, entry: _Key) -> bool:
-        panels = self._panels
-        return any(panels[p].visible for p in entry.panels)
+        return entry.seen_by > 0
 
 
 def _positive(interval_s: float) -> float:

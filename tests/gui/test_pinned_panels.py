@@ -84,8 +84,10 @@ def test_removing_a_panel_and_switching_range_requery_only_what_is_pinned(
     span = first.lines()["v42"][0][-1] - first.lines()["v42"][0][0]
     window.range_picker.setCurrentIndex(window.range_picker.findText("6h"))
     qtbot.waitUntil(
-        lambda: bool(first.lines())
-        and first.lines()["v42"][0][-1] - min(t[0] for t, _ in first.lines().values()) > span,
+        lambda: (
+            bool(first.lines())
+            and first.lines()["v42"][0][-1] - min(t[0] for t, _ in first.lines().values()) > span
+        ),
         timeout=WAIT_MS,
     )
     engine = window.profiles.engine

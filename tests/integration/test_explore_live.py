@@ -101,8 +101,10 @@ def test_run_range_plans_the_step_and_returns_one_series_per_version(
     assert set(by_version) == set(CHAT.versions)
     for version, share in CHAT.versions.items():
         values = by_version[version]
-        latest = values[np.isfinite(values)][-1]
-        assert math.isclose(latest, CHAT.output_tokens_per_s * share, rel_tol=0.05)
+        # The median of the last ten steps: one late scrape on a busy machine bends a
+        # single point, not the rate the exporter keeps.
+        recent = float(np.median(values[np.isfinite(values)][-10:]))
+        assert math.isclose(recent, CHAT.output_tokens_per_s * share, rel_tol=0.05)
 
 
 @pytest.mark.parametrize(("seconds", "width_px"), [(300.0, 1), (90 * 86400.0, 100_000)])

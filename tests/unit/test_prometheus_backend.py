@@ -689,8 +689,11 @@ def test_range_by_version_uses_the_serving_version() -> None:
 # ---- PrometheusBackend: version history ------------------------------------------
 
 
-def history_query(deployment: str = "chat") -> str:
-    return f"max by (version) (model_info{{deployment={json.dumps(deployment)}}})"
+def history_query(*deployments: str) -> str:
+    selectors = " or ".join(
+        f"model_info{{deployment={json.dumps(d)}}}" for d in sorted(deployments or ("chat",))
+    )
+    return f"max by (deployment, version) ({selectors})"
 
 
 def test_version_history_reads_the_info_metric_over_the_plan() -> None:
@@ -698,10 +701,13 @@ def test_version_history_reads_the_info_metric_over_the_plan() -> None:
     server.on(
         history_query(),
         matrix(
-            ({"version": "v1"}, [(0.0, "1"), (10.0, "1"), (20.0, "1"), (30.0, "0")]),
-            ({"version": "v2"}, [(0.0, "0"), (20.0, "1"), (30.0, "1")]),
-            ({"version": "v0"}, [(0.0, "0"), (10.0, "0")]),
-            ({}, [(0.0, "1")]),
+            (
+                {"deployment": "chat", "version": "v1"},
+                [(0.0, "1"), (10.0, "1"), (20.0, "1"), (30.0, "0")],
+            ),
+            ({"deployment": "chat", "version": "v2"}, [(0.0, "0"), (20.0, "1"), (30.0, "1")]),
+            ({"deployment": "chat", "version": "v0"}, [(0.0, "0"), (10.0, "0")]),
+            ({"deployment": "chat"}, [(0.0, "1")]),
         ),
     )
     plan = RangePlan(0.0, 30.0, 10.0)
@@ -721,7 +727,9 @@ def test_version_history_reads_the_info_metric_over_the_plan() -> None:
 def test_version_history_quotes_the_deployment_name() -> None:
     server = FakePrometheus()
     run(backend(server).version_history(RangePlan(0.0, 10.0, 10.0), deployment='a"b\\c'))
-    assert server.queries()[0] == 'max by (version) (model_info{deployment="a\\"b\\\\c"})'
+    assert server.queries()[0] == (
+        'max by (deployment, version) (model_info{deployment="a\\"b\\\\c"})'
+    )
 
 
 def test_version_history_falls_back_to_the_request_rate_per_version() -> None:
@@ -845,3 +853,22 @@ def test_panels_of_several_deployments_share_one_query_per_signal_while_it_is_fr
     other_plan = RangePlan(15, 75, 15)
     run(prom.range(Signal.REQUEST_RATE, other_plan, 60, deployment="a"))
     assert len(rate_queries()) == 4  # another grid is another query
+
+
+def test_the_version_histories_of_several_deployments_share_one_query() -> None:
+    server = FakePrometheus()
+    a_rows = ({"deployment": "a", "version": "v1"}, [(0.0, "1"), (10.0, "1")])
+    server.on(history_query("a"), matrix(a_rows))
+    server.on(
+        history_query("a", "b"),
+        matrix(a_rows, ({"deployment": "b", "version": "v7"}, [(0.0, "1"), (10.0, "0")])),
+    )
+    prom = backend(server, clock=lambda: 100.0)
+    plan = RangePlan(0.0, 10.0, 10.0)
+    run(prom.version_history(plan, deployment="a"))
+    b = run(prom.version_history(plan, deployment="b"))
+    a = run(prom.version_history(plan, deployment="a"))
+    assert list(a) == ["v1"] and list(b) == ["v7"]
+    assert np.array_equal(b["v7"].values, [1, np.nan], equal_nan=True)
+    assert server.queries()[-1] == history_query("a", "b")
+    assert len(server.requests) == 2  # a alone, then a and b together; a again is shared

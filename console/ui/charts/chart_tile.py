@@ -9,11 +9,9 @@ pan: double-click emits ``activated`` so the view can open the full chart.
 import math
 import time
 from collections.abc import Sequence
-from os import PathLike
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -22,15 +20,14 @@ from PySide6.QtGui import (
     QPolygonF,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from console.domain.annotations import Annotation
-from console.domain.series import FloatArray
 from console.ui import format as fmt
-from console.ui.charts.line_set import Lines, LineSet, mark_tooltip
+from console.ui.charts.line_chart import LineChart
+from console.ui.charts.line_set import Lines, mark_tooltip
 from console.ui.charts.palette import MARK_STYLES, blend, is_dark
 from console.ui.charts.polylines import polylines
-from console.ui.charts.status_overlay import StatusOverlay
 
 _LEFT_PX = 48  # room for the value labels
 _BOTTOM_PX = 16  # room for the time labels
@@ -56,45 +53,18 @@ _NICE_TIME_STEPS_S = (
 )
 
 
-class ChartTile(QWidget):
+class ChartTile(LineChart):
     """Lines over time in a fixed frame: the y range fits the data (from zero when positive),
     the x range spans the data. Hovering shows a crosshair and every line's value there."""
 
     activated = Signal()
 
     def __init__(self, title: str, unit: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.title = title
-        self.unit = unit
-        self._lines = LineSet()
-        self._marks: tuple[Annotation, ...] = ()
-        self._crosshair_x: float | None = None
-        self.title_label = QLabel(title)
-        self.title_label.setObjectName("chartTitle")
-        font = self.title_label.font()
-        font.setBold(True)
-        self.title_label.setFont(font)
-        self.readout = QLabel()
-        self.readout.setObjectName("chartReadout")
-        self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        super().__init__(title, unit, parent)
         self.plot = _Plot(self)
-        self.status_overlay = StatusOverlay(self)
-        self._header = QHBoxLayout()
-        self._header.setContentsMargins(6, 0, 6, 0)
-        self._header.addWidget(self.title_label)
-        self._header.addWidget(self.readout, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(self._header)
-        layout.addWidget(self.plot, 1)
+        self._set_plot(self.plot)
+        self._marks: tuple[Annotation, ...] = ()
         self._show_readout()
-
-    def add_header_widget(self, widget: QWidget) -> None:
-        """Put ``widget`` (e.g. a menu button) at the right end of the title row."""
-        self._header.addWidget(widget)
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -104,14 +74,6 @@ class ChartTile(QWidget):
         if self._lines.update(lines):
             self.plot.data_changed()
             self._show_readout()
-
-    def lines(self) -> dict[str, tuple[FloatArray, FloatArray]]:
-        """The data shown, by line name."""
-        return self._lines.data()
-
-    def colour_of(self, name: str) -> QColor:
-        """The colour of line ``name`` in the current theme."""
-        return self._lines.colour(name, is_dark(self.palette()))
 
     def set_annotations(self, marks: Sequence[Annotation]) -> None:
         """Draw a vertical line at each mark; hovering near one shows its text."""
@@ -124,19 +86,7 @@ class ChartTile(QWidget):
         """The marks drawn."""
         return self._marks
 
-    def set_status(self, text: str | None) -> None:
-        """Show ``text`` over the plot ("Loading…", an error...); None removes it."""
-        self.status_overlay.show_text(text, self.plot.geometry())
-
-    def status(self) -> str | None:
-        """The overlay text shown, or None."""
-        return self.status_overlay.text() if self.status_overlay.isVisible() else None
-
     # -- crosshair ----------------------------------------------------------------------------
-
-    def values_at(self, x: float) -> dict[str, float | None]:
-        """Each line's sample at or before time ``x`` within one step; None for NaN or outside."""
-        return self._lines.values_at(x)
 
     def show_crosshair(self, x: float | None) -> None:
         """Draw the crosshair at time ``x`` and list the values there; None hides it."""
@@ -145,31 +95,15 @@ class ChartTile(QWidget):
             self._show_readout()
             self.plot.update()
 
-    def crosshair_x(self) -> float | None:
-        """Where the crosshair is, or None when hidden."""
-        return self._crosshair_x
-
     def readout_text(self) -> str:
         """The legend or crosshair values line as plain text."""
         return self.readout.text().replace("&nbsp;", " ").replace("■", "").replace("  ", " ")
-
-    # -- export -------------------------------------------------------------------------------
-
-    def export_png(self, path: str | PathLike[str]) -> None:
-        """Save the chart as it looks now as a PNG image."""
-        if not self.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write the PNG image {path}")
-
-    def export_csv(self, path: str | PathLike[str]) -> None:
-        """Save the data as CSV (time in ISO-8601 UTC and Unix seconds, a column per line)."""
-        self._lines.export_csv(path)
 
     # -- Qt -----------------------------------------------------------------------------------
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self.status_overlay.isVisible():
-            self.status_overlay.place(self.plot.geometry())
+        self._place_status()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

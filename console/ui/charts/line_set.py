@@ -200,4 +200,3 @@ def _same_array(old: FloatArray, new: FloatArray) -> bool:
     if old.size and (old_bits[0] != new_bits[0] or old_bits[-1] != new_bits[-1]):
         return False  # a moved range or a new last sample: no need to scan the middle
     return bool(np.array_equal(old_bits, new_bits))
-

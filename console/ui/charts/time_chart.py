@@ -1,20 +1,18 @@
 """A time-series chart: one line per name (model version), annotations, crosshair, export."""
 
 from collections.abc import Sequence
-from os import PathLike
 
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPalette, QTextDocument
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from console.domain.annotations import Annotation
-from console.domain.series import FloatArray
 from console.ui.charts.axes import DateAxis, ValueAxis
-from console.ui.charts.line_set import Lines, LineSet, mark_label, mark_tooltip
+from console.ui.charts.line_chart import LineChart
+from console.ui.charts.line_set import Lines, mark_label, mark_tooltip
 from console.ui.charts.palette import MARK_STYLES, blend, is_dark
-from console.ui.charts.status_overlay import StatusOverlay
 from console.ui.charts.units import label_axis
 
 _MOUSE_RATE_HZ = 60
@@ -24,7 +22,7 @@ _BINS_PER_PIXEL = 2.0
 _MARK_LABEL_ROWS = (0.93, 0.82, 0.71)
 
 
-class TimeChart(QWidget):
+class TimeChart(LineChart):
     """Lines over a local-time axis; wheel zooms and drag pans the time axis only.
 
     The y axis follows the visible data. Double-click resets the range and emits
@@ -37,43 +35,17 @@ class TimeChart(QWidget):
     resetRequested = Signal()
 
     def __init__(self, title: str, unit: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.title = title
-        self.unit = unit
-        self._lines = LineSet()
-        self._curves: dict[str, pg.PlotDataItem] = {}
-        self._marks: tuple[Annotation, ...] = ()
-        self._mark_lines: list[pg.InfiniteLine] = []
-        self._crosshair_x: float | None = None
-        self._theme_key: tuple[int, int] | None = None
-
-        self.title_label = QLabel(title)
-        self.title_label.setObjectName("chartTitle")
-        font = self.title_label.font()
-        font.setBold(True)
-        self.title_label.setFont(font)
-        self.readout = QLabel()
-        self.readout.setObjectName("chartReadout")
-        self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        # Takes the width left by the title: a new text at 60 Hz must not re-run the layout.
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        super().__init__(title, unit, parent)
         self.plot_widget = pg.PlotWidget(
             axisItems={"bottom": DateAxis("bottom"), "left": ValueAxis("left")}
         )
+        self._set_plot(self.plot_widget)
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._marks: tuple[Annotation, ...] = ()
+        self._mark_lines: list[pg.InfiniteLine] = []
+        self._theme_key: tuple[int, int] | None = None
         self.plot_widget.setMinimumHeight(120)
         self._configure_plot()
-        self.status_overlay = StatusOverlay(self)
-
-        self._header = QHBoxLayout()
-        self._header.setContentsMargins(6, 0, 6, 0)
-        self._header.addWidget(self.title_label)
-        self._header.addWidget(self.readout, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(self._header)
-        layout.addWidget(self.plot_widget, 1)
 
         scene = self.plot_widget.scene()
         self._mouse_proxy = pg.SignalProxy(
@@ -89,10 +61,6 @@ class TimeChart(QWidget):
     def plot_item(self) -> pg.PlotItem:
         """The pyqtgraph PlotItem (for linking views and tests)."""
         return self.plot_widget.getPlotItem()
-
-    def add_header_widget(self, widget: QWidget) -> None:
-        """Put ``widget`` (e.g. a menu button) at the right end of the title row."""
-        self._header.addWidget(widget)
 
     @property
     def view_box(self) -> pg.ViewBox:
@@ -115,14 +83,6 @@ class TimeChart(QWidget):
         if changes:
             self._show_readout()
 
-    def lines(self) -> dict[str, tuple[FloatArray, FloatArray]]:
-        """The data shown, by line name."""
-        return self._lines.data()
-
-    def colour_of(self, name: str) -> QColor:
-        """The colour of line ``name`` in the current theme."""
-        return self._lines.colour(name, is_dark(self.palette()))
-
     def set_annotations(self, marks: Sequence[Annotation]) -> None:
         """Show a vertical line with a short label at each mark; the tooltip has the full text."""
         marks = tuple(marks)
@@ -135,19 +95,7 @@ class TimeChart(QWidget):
         """The vertical lines drawn for the annotations."""
         return list(self._mark_lines)
 
-    def set_status(self, text: str | None) -> None:
-        """Show ``text`` over the plot ("Loading…", an error...); None removes it."""
-        self.status_overlay.show_text(text, self.plot_widget.geometry())
-
-    def status(self) -> str | None:
-        """The overlay text shown, or None."""
-        return self.status_overlay.text() if self.status_overlay.isVisible() else None
-
     # -- crosshair ----------------------------------------------------------------------------
-
-    def values_at(self, x: float) -> dict[str, float | None]:
-        """Each line's sample at or before time ``x`` within one step; None for NaN or outside."""
-        return self._lines.values_at(x)
 
     def show_crosshair(self, x: float | None) -> None:
         """Draw the crosshair at time ``x`` and list the values there; None hides it."""
@@ -158,10 +106,6 @@ class TimeChart(QWidget):
             self._crosshair.setPos(x)
             self._crosshair.show()
         self._show_readout()
-
-    def crosshair_x(self) -> float | None:
-        """Where the crosshair is, or None when hidden."""
-        return self._crosshair_x
 
     def readout_text(self) -> str:
         """The legend or crosshair values line as plain text."""
@@ -175,15 +119,6 @@ class TimeChart(QWidget):
         self.view_box.enableAutoRange(x=None if follows else True, y=True)
 
     # -- export -------------------------------------------------------------------------------
-
-    def export_png(self, path: str | PathLike[str]) -> None:
-        """Save the chart as it looks now as a PNG image."""
-        if not self.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write the PNG image {path}")
-
-    def export_csv(self, path: str | PathLike[str]) -> None:
-        """Save the data as CSV (time in ISO-8601 UTC and Unix seconds, a column per line)."""
-        self._lines.export_csv(path)
 
     # -- Qt -----------------------------------------------------------------------------------
 
@@ -224,10 +159,6 @@ class TimeChart(QWidget):
         self._crosshair.setZValue(1000)
         self._crosshair.hide()
         item.addItem(self._crosshair, ignoreBounds=True)
-
-    def _place_status(self) -> None:
-        if self.status_overlay.isVisible():
-            self.status_overlay.place(self.plot_widget.geometry())
 
     def _add_curve(self, name: str) -> pg.PlotDataItem:
         curve = pg.PlotDataItem(
