@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import gc
+import os
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from console.ui.main_window import FleetWindow
 
 _CLOSE_TIMEOUT_S = 2.0
+SCREENSHOT_ENV = "SRE_CONSOLE_SCREENSHOT"
+"""With --measure-startup: save the window, as first painted, to this PNG path."""
 
 
 def run_app(profile_name: str | None = None, *, measure_startup: bool = False) -> int:
@@ -40,7 +43,7 @@ def run_app(profile_name: str | None = None, *, measure_startup: bool = False) -
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("SRE Console")
-    app.setDesktopFileName("sre-console")
+    app.setDesktopFileName("io.github.sre_console.SreConsole")
     app.setStyle("Fusion")
     # The first refresh starts now, on the I/O thread, so that it overlaps loading the
     # widget modules and building the window (the window picks up the active fleet).
@@ -84,6 +87,9 @@ def _quit_after_first_live_paint(
 
     def report() -> None:
         print(f"first-paint {time.time():.6f}", flush=True)
+        screenshot = os.environ.get(SCREENSHOT_ENV)
+        if screenshot:
+            window.grab().save(screenshot)
         app.exit(0)
 
     def on_paint() -> None:

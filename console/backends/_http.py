@@ -183,9 +183,12 @@ class HttpJsonClient:
         """The circuit breaker's state: "closed", "open" or "half-open"."""
         return self._breaker.state
 
-    async def get_json(self, path: str, params: QueryParams | None = None) -> Any:
-        """GET ``path`` and return the decoded JSON (retried: GET is idempotent)."""
-        return await self._call("GET", path, params=params, idempotent=True)
+    async def get_json(
+        self, path: str, params: QueryParams | None = None, *, parse: Parse = json.loads
+    ) -> Any:
+        """GET ``path`` and return the decoded JSON (retried: GET is idempotent); ``parse``
+        as for :meth:`post_form_json`."""
+        return await self._call("GET", path, params=params, idempotent=True, parse=parse)
 
     async def post_form_json(
         self, path: str, data: FormData, *, idempotent: bool, parse: Parse = json.loads
@@ -197,6 +200,31 @@ class HttpJsonClient:
         must be picklable.
         """
         return await self._call("POST", path, data=data, idempotent=idempotent, parse=parse)
+
+    async def post_json(self, path: str, body: Any, *, idempotent: bool) -> Any:
+        """POST ``body`` as JSON to ``path``; the decoded answer (None for an empty body)."""
+        return await self._call(
+            "POST", path, json_body=body, idempotent=idempotent, parse=json_or_none
+        )
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        idempotent: bool,
+        parse: Parse | None = None,
+    ) -> Any:
+        """Any method, with ``body`` (None: none) as JSON; ``parse`` makes the result
+        (default: the decoded JSON, None for an empty body)."""
+        return await self._call(
+            method, path, json_body=body, idempotent=idempotent, parse=parse or json_or_none
+        )
+
+    async def delete(self, path: str) -> Any:
+        """DELETE ``path`` (idempotent, so retried); the decoded answer, None when empty."""
+        return await self._call("DELETE", path, idempotent=True, parse=json_or_none)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -213,12 +241,15 @@ class HttpJsonClient:
         *,
         params: QueryParams | None = None,
         data: FormData | None = None,
+        json_body: Any = None,
         idempotent: bool,
         parse: Parse = json.loads,
     ) -> Any:
         self._breaker.admit()
         try:
-            result = await self._with_retries(method, path, params, data, idempotent, parse)
+            result = await self._with_retries(
+                method, path, params, data, json_body, idempotent, parse
+            )
         except BackendError as exc:
             # Only outage-like failures count; the caller's or the configuration's mistakes
             # (auth, bad query, TLS, other 4xx) say nothing about the backend's health.
@@ -239,6 +270,7 @@ class HttpJsonClient:
         path: str,
         params: QueryParams | None,
         data: FormData | None,
+        json_body: Any,
         idempotent: bool,
         parse: Parse,
     ) -> Any:
@@ -246,7 +278,7 @@ class HttpJsonClient:
         attempt = 0
         while True:
             try:
-                return await self._attempt(method, path, params, data, parse)
+                return await self._attempt(method, path, params, data, json_body, parse)
             except _AttemptFailed as failure:
                 if not failure.retryable or attempt >= retries:
                     raise failure.error from None
@@ -259,13 +291,14 @@ class HttpJsonClient:
         path: str,
         params: QueryParams | None,
         data: FormData | None,
+        json_body: Any,
         parse: Parse,
     ) -> Any:
         url = self.url_of(path)
         try:
             async with asyncio.timeout(self._target.timeout_s):
                 response = await self._http.request(
-                    method, path.lstrip("/"), params=params, data=data
+                    method, path.lstrip("/"), params=params, data=data, json=json_body
                 )
         except (TimeoutError, httpx.TimeoutException):
             raise _AttemptFailed(
@@ -413,15 +446,25 @@ def _ssl_reason(error: ssl.SSLError) -> str:
 
 
 def _error_text(response: httpx.Response) -> tuple[str | None, str]:
-    """The backend's error type and text: Prometheus's JSON error, else a body excerpt."""
+    """The backend's error type and text: Prometheus's JSON error, Alertmanager's JSON
+    string or ``{"code", "message"}``, else a body excerpt."""
     try:
         body = json.loads(response.content)
     except (ValueError, RecursionError):
         return None, _excerpt(response.text)
+    if isinstance(body, str):
+        return None, body
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         error_type = body.get("errorType")
         return (str(error_type) if error_type else None), body["error"]
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return None, body["message"]
     return None, _excerpt(response.text)
+
+
+def json_or_none(body: bytes) -> Any:
+    """The decoded JSON of ``body``; None for an empty body (a DELETE's usual answer)."""
+    return json.loads(body) if body.strip() else None
 
 
 def _excerpt(text: str) -> str:

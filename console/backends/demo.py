@@ -272,6 +272,10 @@ class DemoBackend:
         self._timelines[deployment] = tuple(timeline)
         return change
 
+    def known_versions(self, deployment: str) -> tuple[str, ...]:
+        """Every version the simulation has for ``deployment``, oldest first; ValueError."""
+        return tuple(self._model(deployment).versions)
+
     def timeline(self, deployment: str) -> tuple[ServingChange, ...]:
         """The recorded serving changes of a deployment, oldest first."""
         return self._timelines[self._model(deployment).name]

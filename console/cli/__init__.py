@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from console import __version__
-from console.cli import drift, fleet, profiles, suites
+from console.cli import actions, alerts, audit, drift, fleet, logs, profiles, suites
 from console.cli._common import EXIT_FAILED, EXIT_USAGE, Context, Handler, UsageError
 from console.config.paths import config_file
 from console.config.secrets import SecretStore, SecretsUnavailable
 from console.config.store import ConfigError, ConfigStore
 
-_COMMAND_MODULES = (profiles, fleet, drift, suites)
+_COMMAND_MODULES = (profiles, fleet, drift, suites, alerts, actions, audit, logs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sre-console {__version__}")
     parser.add_argument("--profile", help="profile to open in the window ('demo' for the DEMO)")
     parser.add_argument("--measure-startup", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that this install works here (Qt, keyring, dirs, DEMO, resources) and exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _COMMAND_MODULES:
         module.add_parsers(commands)

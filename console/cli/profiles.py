@@ -12,6 +12,7 @@ from console.cli._common import (
     print_table,
     read_secret,
 )
+from console.config.registry import parse_registry_spec
 from console.config.settings import (
     DEMO_PROFILE_NAME,
     PRESETS,
@@ -31,6 +32,16 @@ def add_parsers(commands: Commands) -> None:
     add.set_defaults(handler=profile_add)
     add.add_argument("name")
     add.add_argument("--prometheus", required=True, metavar="URL")
+    add.add_argument("--alertmanager", metavar="URL", help="Alertmanager for alerts and silences")
+    add.add_argument(
+        "--alertmanager-auth",
+        choices=[a.value for a in AuthKind],
+        default=AuthKind.NONE.value,
+        help="with --token-stdin, its secret is the next line on stdin (after the Prometheus one)",
+    )
+    add.add_argument("--alertmanager-user", metavar="U", help="username for its basic auth")
+    add.add_argument("--loki", metavar="URL", help="Loki with the prompt/output logs")
+    add.add_argument("--loki-org-id", metavar="TENANT", help="X-Scope-OrgID of a multi-tenant Loki")
     add.add_argument("--auth", choices=[a.value for a in AuthKind], default=AuthKind.NONE.value)
     add.add_argument("--user", metavar="U", help="username for basic auth")
     add.add_argument(
@@ -43,6 +54,14 @@ def add_parsers(commands: Commands) -> None:
     )
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
     add.add_argument("--protected", action="store_true", help="mark as production")
+    add.add_argument(
+        "--operators-may-act",
+        action="store_true",
+        help="on a protected profile, let operators roll back too (default: admins only)",
+    )
+    add.add_argument(
+        "--registry", metavar="mlflow:URL", help="model registry for rollback and failover"
+    )
     add.add_argument("--preset", choices=PRESETS, help="engine preset (default: auto-detect)")
     add.add_argument("--refresh", type=float, metavar="SECONDS", help="refresh interval")
     listing = actions.add_parser("list", help="list profiles")
@@ -61,14 +80,21 @@ def profile_add(args: argparse.Namespace, ctx: Context) -> int:
     if settings.profile(args.name) is not None:
         raise UsageError(f"profile {args.name!r} exists; remove it first")
     auth = AuthKind(args.auth)
-    if auth is AuthKind.NONE and args.token_stdin:
-        raise UsageError("--token-stdin needs --auth bearer or --auth basic")
-    if auth is not AuthKind.NONE and not args.token_stdin:
-        raise UsageError(f"--auth {auth.value} needs the secret on stdin: add --token-stdin")
+    am_auth = AuthKind(args.alertmanager_auth)
+    if auth is AuthKind.NONE and am_auth is AuthKind.NONE and args.token_stdin:
+        raise UsageError("--token-stdin needs --auth or --alertmanager-auth bearer or basic")
+    for flag, kind in (("--auth", auth), ("--alertmanager-auth", am_auth)):
+        if kind is not AuthKind.NONE and not args.token_stdin:
+            raise UsageError(f"{flag} {kind.value} needs the secret on stdin: add --token-stdin")
     try:
         profile = Profile(
             name=args.name,
             prometheus_url=args.prometheus,
+            alertmanager_url=args.alertmanager,
+            alertmanager_auth=am_auth,
+            alertmanager_username=args.alertmanager_user,
+            loki_url=args.loki,
+            loki_org_id=args.loki_org_id,
             auth=auth,
             username=args.user,
             ca_file=args.ca_file,
@@ -76,27 +102,32 @@ def profile_add(args: argparse.Namespace, ctx: Context) -> int:
             headers=tuple(_header(h) for h in args.header),
             role=Role(args.role),
             protected=args.protected,
+            protected_operators_may_act=args.operators_may_act,
+            registry=parse_registry_spec(args.registry) if args.registry else None,
             preset=args.preset,
             **({"refresh_interval_s": args.refresh} if args.refresh is not None else {}),
         )
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     status = EXIT_OK
-    if profile.secret_field:
-        secret = read_secret(ctx.stdin)
-        if not ctx.secrets.available:
-            print(
-                f"sre-console: {ctx.secrets.unavailable_reason()}\n"
-                f"The profile is saved WITHOUT its {profile.secret_field}. Pass it for one "
-                f"command with `sre-console check --profile {profile.name} --token-stdin`, "
-                "or use the desktop console's session-only option.",
-                file=ctx.err,
-            )
-            status = EXIT_FAILED
-        else:
-            ctx.secrets.set(profile.name, profile.secret_field, secret)
+    fields = [f for f in (profile.secret_field, profile.alertmanager_secret_field) if f]
+    given = read_secret(ctx.stdin).splitlines() if fields else []
+    if len(given) != len(fields):
+        raise UsageError(f"expected {len(fields)} line(s) on stdin: {', '.join(fields)}")
+    if fields and not ctx.secrets.available:
+        print(
+            f"sre-console: {ctx.secrets.unavailable_reason()}\n"
+            f"The profile is saved WITHOUT its {' and '.join(fields)}. Pass the Prometheus "
+            f"secret for one command with `sre-console check --profile {profile.name} "
+            "--token-stdin`, or use the desktop console's session-only option.",
+            file=ctx.err,
+        )
+        status = EXIT_FAILED
+    elif fields:
+        for field, secret in zip(fields, given, strict=True):
+            ctx.secrets.set(profile.name, field, secret)
     ctx.store.save(settings.with_profile(profile))
-    where = " (secret in the OS keyring)" if status == EXIT_OK and profile.secret_field else ""
+    where = " (secret in the OS keyring)" if status == EXIT_OK and fields else ""
     print(f"added profile {profile.name}{where}", file=ctx.out)
     if profile.insecure:
         print("warning: TLS verification is OFF for this profile", file=ctx.err)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 # backend take 0.1-0.35 s, and the window asks for it on the I/O thread after start-up.
 
 SERVICE = "sre-console"
-FIELDS = ("token", "password")
+FIELDS = ("token", "password", "alertmanager_token", "alertmanager_password")
 
 
 class SecretsUnavailable(Exception):

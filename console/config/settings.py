@@ -6,12 +6,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from console.domain.alerts import DEFAULT_DEPLOYMENT_LABELS
 from console.domain.cost import VersionPrice
 from console.domain.drift import DEFAULT_MIN_COUNT, DriftMetric, DriftThresholds
+from console.domain.notifications import NotificationRules
 from console.domain.signals import Signal
 from console.domain.slo import SloThresholds
+
+if TYPE_CHECKING:  # registry.py imports SettingsError from here
+    from console.config.registry import RegistrySettings
 
 SCHEMA_VERSION = 1
 DEMO_PROFILE_NAME = "demo"
@@ -20,6 +26,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _HEADER_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _DATASOURCE_UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _METRIC_NAME_RE = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]*$")
+_LABEL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ALL_SIGNALS = "*"
 """The ``signal`` of a DriftSetting that applies to every histogram without its own."""
 GRID_COLUMNS = 12
@@ -103,6 +110,8 @@ class Profile:
     refresh_interval_s: float = 15.0
     role: Role = Role.VIEWER
     protected: bool = False
+    protected_operators_may_act: bool = False
+    """On a protected profile, operators may act too (not only admins)."""
     preset: str | None = None
     queries: tuple[tuple[str, str], ...] = ()
     info_metric: str = "model_info"
@@ -119,6 +128,24 @@ class Profile:
     drift: tuple[DriftSetting, ...] = ()
     drift_min_count: float = DEFAULT_MIN_COUNT
     endpoints: tuple[ModelEndpoint, ...] = ()
+    alertmanager_url: str | None = None
+    alertmanager_auth: AuthKind = AuthKind.NONE
+    alertmanager_username: str | None = None
+    alert_deployment_labels: tuple[str, ...] = DEFAULT_DEPLOYMENT_LABELS
+    """Alert labels naming the deployment an alert is about, tried in this order."""
+    notifications: NotificationRules = field(default_factory=NotificationRules)
+    registry: "RegistrySettings | None" = None
+    """Where rollback and failover act (console.config.registry); None: nowhere yet."""
+    loki_url: str | None = None
+    """The Loki holding the prompt/output logs (same auth and TLS settings); None: no logs."""
+    loki_org_id: str | None = None
+    """The tenant sent to a multi-tenant Loki as X-Scope-OrgID."""
+    log_fields: tuple[tuple[str, str], ...] = ()
+    """Log record field -> JSON path, tried before the built-in paths (domain.log_records)."""
+    redaction_patterns: tuple[tuple[str, str], ...] = ()
+    """User-defined redaction patterns, name -> regex; a match becomes [NAME]."""
+    review_threshold: float = 0.5
+    """Outputs whose confidence is below this go to the human review queue."""
 
     def __post_init__(self) -> None:
         validate_profile(self)
@@ -138,6 +165,14 @@ class Profile:
         (``*``), else None: the metric's defaults apply."""
         chosen = {(s.signal, s.metric): s.thresholds for s in self.drift}
         return chosen.get((signal, metric), chosen.get((ALL_SIGNALS, metric)))
+
+    @property
+    def alertmanager_secret_field(self) -> str | None:
+        """The keyring field of the Alertmanager's secret, if its auth needs one."""
+        return {
+            AuthKind.BEARER: "alertmanager_token",
+            AuthKind.BASIC: "alertmanager_password",
+        }.get(self.alertmanager_auth)
 
     def endpoint(self, deployment: str) -> ModelEndpoint | None:
         """The model endpoint set for ``deployment``, if any."""
@@ -180,6 +215,8 @@ def validate_profile(profile: Profile) -> None:
         )
     _validate_drift(profile)
     _validate_endpoints(profile.endpoints)
+    _validate_alerting(profile)
+    _validate_logs(profile)
     priced: set[tuple[str, str | None]] = set()
     for price in profile.prices:
         target = (price.version, price.deployment)
@@ -208,6 +245,52 @@ def _validate_drift(profile: Profile) -> None:
         if (setting.signal, setting.metric) in seen:
             raise SettingsError(key, "is set twice")
         seen.add((setting.signal, setting.metric))
+
+
+def _validate_alerting(profile: Profile) -> None:
+    if profile.alertmanager_url is not None:
+        _check_http_url("alertmanager_url", profile.alertmanager_url, "use --auth and the keyring")
+    if profile.alertmanager_auth is AuthKind.BASIC and not profile.alertmanager_username:
+        raise SettingsError("alertmanager_username", "basic auth needs a username")
+    labels = profile.alert_deployment_labels
+    if not labels:
+        raise SettingsError("alert_deployment_labels", "name at least one label")
+    for label in labels:
+        if not _LABEL_NAME_RE.match(label):
+            raise SettingsError("alert_deployment_labels", f"{label!r} is not a label name")
+    if any(not name.strip() for name in profile.notifications.muted):
+        raise SettingsError("notifications.muted", "a muted deployment name is empty")
+
+
+def _validate_logs(profile: Profile) -> None:
+    if profile.loki_url is not None:
+        _check_http_url("loki_url", profile.loki_url, "use --auth and the keyring")
+    org = profile.loki_org_id
+    if org is not None and (not org.strip() or any(c in org for c in "\r\n|")):
+        raise SettingsError("loki_org_id", f"{org!r} is not a tenant id")
+    # Imported here, not at the top: compiling their patterns costs start-up time that only
+    # profiles with these settings need to pay.
+    if profile.log_fields:
+        from console.domain.log_records import FieldMapError, check_field
+
+        for name, path in profile.log_fields:
+            try:
+                check_field(name, path)
+            except FieldMapError as exc:
+                raise SettingsError(f"log_fields.{exc.key}", exc.message) from None
+    if profile.redaction_patterns:
+        from console.domain.redaction import PatternError, compile_custom_pattern
+
+        for name, pattern in profile.redaction_patterns:
+            try:
+                compile_custom_pattern(name, pattern)
+            except PatternError as exc:
+                raise SettingsError(f"redaction_patterns.{exc.name}", exc.message) from None
+    if not (math.isfinite(profile.review_threshold) and 0 <= profile.review_threshold <= 1):
+        raise SettingsError(
+            "review_threshold",
+            f"must be a confidence from 0 to 1, got {profile.review_threshold!r}",
+        )
 
 
 def _validate_endpoints(endpoints: tuple[ModelEndpoint, ...]) -> None:

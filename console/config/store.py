@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import tomli_w
 
 from console.config.atomic import atomic_write_text
+from console.config.registry import parse_registry, registry_table
 from console.config.settings import (
     DEMO_PROFILE_NAME,
     SCHEMA_VERSION,
@@ -26,6 +27,7 @@ from console.config.settings import (
 )
 from console.domain.cost import VersionPrice
 from console.domain.drift import DriftMetric, DriftThresholds
+from console.domain.notifications import NotificationRules, QuietHours
 from console.domain.signals import Signal
 from console.domain.slo import SloThresholds, Threshold
 
@@ -228,11 +230,17 @@ def _profile_from_table(name: str, table: dict[str, Any]) -> Profile:
 
 
 def _convert_profile_value(key: str, value: Any) -> Any:
-    if key == "auth":
+    if key in ("auth", "alertmanager_auth"):
         return _enum(AuthKind, key, value)
+    if key == "alert_deployment_labels":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(key, "must be an array of label names")
+        return tuple(value)
+    if key == "notifications":
+        return _parse_notifications(value)
     if key == "role":
         return _enum(Role, key, value)
-    if key in ("headers", "queries"):
+    if key in ("headers", "queries", "log_fields", "redaction_patterns"):
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise SettingsError(key, "must be a table of strings")
         if key == "queries":
@@ -247,12 +255,18 @@ def _convert_profile_value(key: str, value: Any) -> Any:
         return _parse_drift(value)
     if key == "endpoints":
         return _parse_endpoints(value)
+    if key == "review_threshold":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(key, f"must be a confidence from 0 to 1, got {value!r}")
+        return float(value)
     if key in ("canary_min_requests", "drift_min_count"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             what = "requests" if key == "canary_min_requests" else "samples"
             raise SettingsError(key, f"must be a number of {what}, got {value!r}")
         return float(value)
-    if key in ("insecure", "protected"):
+    if key == "registry":
+        return parse_registry(value)
+    if key in ("insecure", "protected", "protected_operators_may_act"):
         if not isinstance(value, bool):
             raise SettingsError(key, f"must be true or false, got {value!r}")
         return value
@@ -263,6 +277,37 @@ def _convert_profile_value(key: str, value: Any) -> Any:
     if not isinstance(value, str):
         raise SettingsError(key, f"must be a string, got {value!r}")
     return value
+
+
+def _parse_notifications(value: Any) -> NotificationRules:
+    """``{min_severity = "warning", muted = [...], quiet_hours = {start, end}}``."""
+    if not isinstance(value, dict):
+        raise SettingsError("notifications", "must be a table")
+    unknown = set(value) - {"min_severity", "muted", "quiet_hours"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise SettingsError(
+            f"notifications.{key}", "unknown key; use min_severity, muted or quiet_hours"
+        )
+    severity = value.get("min_severity", NotificationRules.min_severity)
+    muted = value.get("muted", [])
+    if not isinstance(muted, list) or not all(isinstance(m, str) for m in muted):
+        raise SettingsError("notifications.muted", "must be an array of deployment names")
+    quiet = value.get("quiet_hours")
+    quiet_hours = None
+    if quiet is not None:
+        if not isinstance(quiet, dict) or set(quiet) != {"start", "end"}:
+            raise SettingsError(
+                "notifications.quiet_hours", 'must be a table {start = "22:00", end = "07:00"}'
+            )
+        try:
+            quiet_hours = QuietHours(str(quiet["start"]), str(quiet["end"]))
+        except ValueError as exc:
+            raise SettingsError("notifications.quiet_hours", str(exc)) from None
+    try:
+        return NotificationRules(str(severity), quiet_hours, tuple(muted))
+    except ValueError as exc:
+        raise SettingsError("notifications.min_severity", str(exc)) from None
 
 
 def _parse_slo(value: Any) -> SloThresholds:
@@ -410,8 +455,14 @@ def _profile_table(profile: Profile) -> dict[str, Any]:
         value = getattr(profile, f.name)
         if f.name in ("name", "prices", "endpoints") or value is None:
             continue
-        if f.name in ("headers", "queries"):
+        if f.name in ("headers", "queries", "log_fields", "redaction_patterns"):
             value = dict(value)
+        elif f.name == "alert_deployment_labels":
+            value = list(value)
+        elif f.name == "notifications":
+            value = _notifications_table(value)
+        elif f.name == "registry":
+            value = registry_table(value)
         elif f.name == "drift":
             if not value:
                 continue
@@ -427,6 +478,13 @@ def _profile_table(profile: Profile) -> dict[str, Any]:
         elif isinstance(value, AuthKind | Role):
             value = value.value
         table[f.name] = value
+    return table
+
+
+def _notifications_table(rules: NotificationRules) -> dict[str, Any]:
+    table: dict[str, Any] = {"min_severity": rules.min_severity, "muted": list(rules.muted)}
+    if rules.quiet_hours is not None:
+        table["quiet_hours"] = {"start": rules.quiet_hours.start, "end": rules.quiet_hours.end}
     return table
 
 

@@ -1,5 +1,7 @@
 """The card of one deployment: versions, figures, sparkline, status, staleness, error."""
 
+from collections.abc import Iterable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
@@ -14,9 +16,11 @@ from PySide6.QtWidgets import (
 
 from console.services.fleet import SPARKLINE_SIGNAL
 from console.ui import format as fmt
+from console.ui.alert_badge import AlertBadge
 from console.ui.drift_badge import DriftBadge
 from console.ui.elided_label import ElidedLabel
 from console.ui.sparkline import Sparkline
+from console.viewmodels.actions import ACTION_LABELS
 from console.viewmodels.fleet import CardState
 
 CARD_MIN_WIDTH = 290
@@ -50,12 +54,14 @@ class DeploymentCard(QFrame):
 
     Double-click, Enter or Return asks for the deployment's detail (``openRequested``);
     the card takes keyboard focus (Tab) and says so with ``focused``. Its "Run smoke suite"
-    button asks to run the deployment's suite (``runSuiteRequested``).
+    button asks to run the deployment's suite (``runSuiteRequested``); "Roll back" and
+    "Fail over" ask for a guarded action (``actionRequested(kind, deployment)``).
     """
 
     openRequested = Signal(str)
     focused = Signal(str)
     runSuiteRequested = Signal(str)
+    actionRequested = Signal(str, str)
 
     def __init__(self, deployment: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +75,7 @@ class DeploymentCard(QFrame):
         self.engine = _label("engine")
         self.stale_badge = _label("staleBadge", "STALE")
         self.drift_badge = DriftBadge()
+        self.alert_badge = AlertBadge()
         self.versions = ElidedLabel()
         self.versions.setObjectName("versions")
         self.figures: dict[str, QLabel] = {}
@@ -83,11 +90,17 @@ class DeploymentCard(QFrame):
         self.run_suite_button.setObjectName("runSuite")
         self.run_suite_button.setToolTip(f"Run the suite bound to {deployment} (Runs tab)")
         self.run_suite_button.clicked.connect(lambda: self.runSuiteRequested.emit(deployment))
+        self.action_buttons = {
+            kind: action_button(kind, label, deployment) for kind, label in ACTION_LABELS.items()
+        }
+        for button in self.action_buttons.values():
+            button.clicked.connect(self._on_action_clicked)
         self._build()
 
     def _build(self) -> None:
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
+        header.addWidget(self.alert_badge)
         header.addWidget(self.drift_badge)
         header.addWidget(self.stale_badge)
         header.addWidget(self.status_word)
@@ -116,6 +129,8 @@ class DeploymentCard(QFrame):
         layout.addWidget(self.error)
         footer = QHBoxLayout()
         footer.addStretch(1)
+        for button in self.action_buttons.values():
+            footer.addWidget(button)
         footer.addWidget(self.run_suite_button)
         layout.addLayout(footer)
 
@@ -164,9 +179,38 @@ class DeploymentCard(QFrame):
         super().focusInEvent(event)
         self.focused.emit(self.deployment)
 
+    def set_action_denial(self, reason: str | None) -> None:
+        """Disable the guarded-action buttons with ``reason`` as tooltip (None: enable)."""
+        set_action_denial(self.action_buttons.values(), self.deployment, reason)
+
+    def _on_action_clicked(self) -> None:
+        self.actionRequested.emit(self.sender().property("actionKind"), self.deployment)
+
     def set_highlighted(self, highlighted: bool) -> None:
         """Mark this card as the one picked in the sidebar."""
         repolish(self, "highlighted", "true" if highlighted else "false")
+
+
+def action_button(kind: str, label: str, deployment: str) -> QPushButton:
+    """A guarded-action button; its ``actionKind`` property says which action."""
+    button = QPushButton(label)
+    button.setObjectName(f"{kind}Action")
+    button.setProperty("actionKind", kind)
+    button.setToolTip(f"{label} {deployment}: plan, confirm, check (audited)")
+    return button
+
+
+def set_action_denial(buttons: Iterable[QPushButton], deployment: str, reason: str | None) -> None:
+    """Enable guarded-action buttons, or disable them saying why (as the tooltip)."""
+    for button in buttons:
+        tip = (
+            f"{button.text()} {deployment}: plan, confirm, check (audited)"
+            if reason is None
+            else f"{button.text()} is not allowed: {reason}"
+        )
+        if button.isEnabled() != (reason is None) or button.toolTip() != tip:
+            button.setEnabled(reason is None)
+            button.setToolTip(tip)
 
 
 def _label(name: str, text: str = "") -> QLabel:

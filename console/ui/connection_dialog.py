@@ -119,10 +119,19 @@ class ConnectionDialog(QDialog):
         self.preset.addItem(AUTO_PRESET, None)
         for preset in PRESETS:
             self.preset.addItem(preset, preset)
+        self.alertmanager_url = QLineEdit()
+        self.alertmanager_url.setPlaceholderText(
+            "https://alertmanager.example.com (optional: alerts and silences)"
+        )
         self.grafana_url = QLineEdit()
         self.grafana_url.setPlaceholderText("https://grafana.example.com (optional)")
         self.grafana_datasource = QLineEdit()
         self.grafana_datasource.setPlaceholderText("datasource UID, e.g. P1809F7CD0C75ACF3")
+        self.loki_url = QLineEdit()
+        self.loki_url.setPlaceholderText("https://loki.example.com (optional: prompt/output logs)")
+        self.loki_url.setToolTip("Loki uses the profile's authentication, TLS and headers")
+        self.loki_org_id = QLineEdit()
+        self.loki_org_id.setPlaceholderText("tenant, sent as X-Scope-OrgID (optional)")
         self.canary_min_requests = QDoubleSpinBox()
         self.canary_min_requests.setRange(1.0, 1e9)
         self.canary_min_requests.setDecimals(0)
@@ -152,6 +161,7 @@ class ConnectionDialog(QDialog):
         form = QFormLayout()
         form.addRow("Name", self.name)
         form.addRow("Prometheus URL", self.url)
+        form.addRow("Alertmanager URL", self.alertmanager_url)
         form.addRow("Authentication", self.auth)
         form.addRow("Username", self.username)
         form.addRow("Token / password", self.secret)
@@ -177,6 +187,8 @@ class ConnectionDialog(QDialog):
         form.addRow("Engine preset", self.preset)
         form.addRow("Grafana URL", self.grafana_url)
         form.addRow("Grafana datasource", self.grafana_datasource)
+        form.addRow("Loki URL", self.loki_url)
+        form.addRow("Loki org id", self.loki_org_id)
         form.addRow("Canary minimum", self.canary_min_requests)
         form.addRow("Prices", self.prices_hint)
         test_row = QHBoxLayout()
@@ -212,8 +224,11 @@ class ConnectionDialog(QDialog):
         self.role.setCurrentIndex(self.role.findData(profile.role))
         self.protected.setChecked(profile.protected)
         self.preset.setCurrentIndex(self.preset.findData(profile.preset))
+        self.alertmanager_url.setText(profile.alertmanager_url or "")
         self.grafana_url.setText(profile.grafana_url or "")
         self.grafana_datasource.setText(profile.grafana_datasource or "")
+        self.loki_url.setText(profile.loki_url or "")
+        self.loki_org_id.setText(profile.loki_org_id or "")
         self.canary_min_requests.setValue(profile.canary_min_requests)
 
     def profile_from_form(self) -> Profile:
@@ -232,8 +247,11 @@ class ConnectionDialog(QDialog):
             "role": Role(self.role.currentData()),
             "protected": self.protected.isChecked(),
             "preset": self.preset.currentData(),
+            "alertmanager_url": self.alertmanager_url.text().strip() or None,
             "grafana_url": self.grafana_url.text().strip() or None,
             "grafana_datasource": self.grafana_datasource.text().strip() or None,
+            "loki_url": self.loki_url.text().strip() or None,
+            "loki_org_id": self.loki_org_id.text().strip() or None,
             "canary_min_requests": float(self.canary_min_requests.value()),
         }
         if self._original is not None:  # keep what the form does not show (queries, prices…)

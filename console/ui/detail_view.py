@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (
 from console.domain.canary import CanaryComparison
 from console.ui import format as fmt
 from console.ui.canary_table import CanaryTable
-from console.ui.card import repolish
+from console.ui.card import action_button, repolish, set_action_denial
 from console.ui.charts import ChartGroup, PanelFrame, TimeChart
 from console.ui.elided_label import ElidedLabel
 from console.ui.live_chart import show_chart_state
 from console.ui.panel_visibility import watch_visibility
+from console.viewmodels.actions import ACTION_LABELS
 from console.viewmodels.detail import DetailViewModel
 from console.viewmodels.fleet import CardState
 from console.viewmodels.refresh import PanelState, PanelStatus
@@ -41,6 +42,8 @@ class DetailView(QWidget):
     pinRequested = Signal(str, str)
     backRequested = Signal()
     runSuiteRequested = Signal(str)
+    actionRequested = Signal(str, str)
+    """(kind, deployment): the Roll back or Fail over button was clicked."""
 
     def __init__(
         self,
@@ -59,6 +62,12 @@ class DetailView(QWidget):
         self.back_button.setToolTip("Back to the fleet (Esc)")
         self.run_suite_button = QPushButton("Run smoke suite")
         self.run_suite_button.setToolTip("Run the suite bound to this deployment (Runs tab)")
+        self.action_buttons = {
+            kind: action_button(kind, label, model.deployment)
+            for kind, label in ACTION_LABELS.items()
+        }
+        for button in self.action_buttons.values():
+            button.clicked.connect(self._on_action_clicked)
         self.title = _bold(QLabel(), 1.3)
         self.title.setObjectName("detailTitle")
         self.status_word = QLabel()
@@ -112,6 +121,8 @@ class DetailView(QWidget):
         header.addWidget(self.versions, 1)
         header.addWidget(self.stale_badge)
         header.addWidget(self.status_word)
+        for button in self.action_buttons.values():
+            header.addWidget(button)
         header.addWidget(self.run_suite_button)
         content = QWidget()
         content.setObjectName("detailContent")
@@ -137,6 +148,8 @@ class DetailView(QWidget):
         for col in range(CHART_COLUMNS):
             grid.setColumnStretch(col, 1)
         column.addLayout(grid)
+        self._below_charts = QVBoxLayout()
+        column.addLayout(self._below_charts)
         column.addStretch(1)
         self.scroll_area = QScrollArea()
         self.scroll_area.setObjectName("detailScroll")
@@ -154,6 +167,21 @@ class DetailView(QWidget):
             self.sections.tabBar().hide()
         layout.addWidget(self.sections, 1)
 
+    def add_below_charts(self, widget: QWidget) -> None:
+        """Show ``widget`` under the charts, in the Live charts section."""
+        self._below_charts.addWidget(widget)
+
+    def leading_view_box(self) -> object:
+        """The pyqtgraph ViewBox whose time range every chart follows."""
+        return self.group.charts()[0].view_box
+
+    def show_time(self, at: float) -> None:
+        """Bring the Live charts to the front with the crosshair on ``at`` (Unix seconds)."""
+        self.sections.setCurrentWidget(self.scroll_area)
+        self.scroll_area.verticalScrollBar().setValue(0)
+        for chart in self.group.charts():
+            chart.show_crosshair(at)
+
     def show_drift(self) -> None:
         """Bring the Drift section to the front (when the view has one)."""
         if self.drift is not None:
@@ -162,6 +190,13 @@ class DetailView(QWidget):
     def set_card(self, state: CardState | None) -> None:
         """Show the fleet's latest reading of the deployment in the header."""
         self._show_header(state)
+
+    def set_action_denial(self, reason: str | None) -> None:
+        """Disable Roll back and Fail over with ``reason`` as tooltip (None: enable)."""
+        set_action_denial(self.action_buttons.values(), self.model.deployment, reason)
+
+    def _on_action_clicked(self) -> None:
+        self.actionRequested.emit(self.sender().property("actionKind"), self.model.deployment)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

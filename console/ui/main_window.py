@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
     QLabel,
     QMainWindow,
     QSplitter,
@@ -23,15 +24,19 @@ from console.config.settings import PanelKind, PinnedPanel, Profile, Theme
 from console.domain.signals import Signal as SignalKind
 from console.services.detail import CHARTS_BY_ID
 from console.ui import format as fmt
+from console.ui.audit_banner import AuditChainBanner
 from console.ui.banners import DemoBanner, ErrorBar
 from console.ui.card_grid import CardGrid, CardScrollArea
 from console.ui.connection_dialog import ConnectionDialog
 from console.ui.elided_label import ElidedLabel
+from console.ui.logs_tab import LogsTab
 from console.ui.notifications import NotificationStack, drift_crossing_notice
+from console.ui.oncall_controller import OnCallController
 from console.ui.panel_visibility import watch_visibility
 from console.ui.shortcuts_dialog import ShortcutsDialog
 from console.ui.sidebar import ProfileTree
 from console.ui.theme import THEME_LABELS, THEME_ORDER, ThemeController
+from console.ui.tray import DETAIL_KEY_PREFIX
 from console.viewmodels.detail import DetailViewModel
 from console.viewmodels.drift import DriftViewModel
 from console.viewmodels.fleet import CardState, FleetViewModel
@@ -40,14 +45,17 @@ from console.viewmodels.profiles import ProfilesViewModel
 if TYPE_CHECKING:
     # The views of the other tabs load on first use: pyqtgraph and the suite machinery
     # take about a second to import, which the first painted fleet must not wait for.
+    from console.ui.about_dialog import AboutDialog
+    from console.ui.audit_view import AuditView
     from console.ui.dashboard_view import DashboardView
     from console.ui.detail_view import DetailView
     from console.ui.explore_view import ExploreView
     from console.ui.pinned_panels import PinnedPanels
+    from console.ui.plan_dialog import PlanDialog
     from console.ui.runs_view import RunsView
 
-FLEET_TAB, DETAIL_TAB, EXPLORE_TAB, DASHBOARD_TAB, RUNS_TAB = range(5)
-_TAB_TITLES = ("Fleet", "Detail", "Explore", "Dashboard", "Runs")
+FLEET_TAB, DETAIL_TAB, EXPLORE_TAB, DASHBOARD_TAB, RUNS_TAB, ALERTS_TAB = range(6)
+_TAB_TITLES = ("Fleet", "Detail", "Explore", "Dashboard", "Runs", "Alerts")
 _NO_DETAIL_TEXT = "Double-click a card (or a deployment in the sidebar) to open its detail."
 
 
@@ -76,6 +84,7 @@ class FleetWindow(QMainWindow):
         self._actions: list[QAction] = []
         self.sidebar = ProfileTree()
         self.error_bar = ErrorBar()
+        self.audit_banner = AuditChainBanner()
         self.demo_banner = DemoBanner()
         self.grid = CardGrid()
         self.card_scroll = CardScrollArea(self.grid)
@@ -108,11 +117,18 @@ class FleetWindow(QMainWindow):
                 _placeholder("Explore opens with the profile."),
                 _placeholder("The dashboard opens with the profile."),
                 _placeholder("Suite runs open with the profile."),
+                _placeholder("Alerts open with the profile."),
             ),
             _TAB_TITLES,
             strict=True,
         ):
             self.tabs.addTab(page, title)
+        self.logs_tab = LogsTab(profiles)
+        self.tabs.addTab(self.logs_tab, "Logs")
+        # The Audit tab is found by its page, not its index: other tabs come and go.
+        self.audit_page: QWidget = _placeholder("Opening the audit log…")
+        self.audit_view: AuditView | None = None
+        self.tabs.addTab(self.audit_page, "Audit")
         self.range_picker = _picker(fmt.TIME_RANGES, "Time range of the sparklines and charts")
         self.interval_picker = _picker(fmt.REFRESH_INTERVALS, "Refresh interval")
         self.theme_picker = QComboBox()
@@ -129,6 +145,7 @@ class FleetWindow(QMainWindow):
         self._build_body()
         self._build_status_bar()
         self._connect()
+        self.oncall = OnCallController(self)
         self._select(self.range_picker, profiles.ui.range_s)
         self._theme.apply(profiles.ui.theme)
         self.theme_picker.setCurrentIndex(self.theme_picker.findData(profiles.ui.theme))
@@ -181,6 +198,44 @@ class FleetWindow(QMainWindow):
             self.statusBar().showMessage("A suite run is already going: cancel it first", 5000)
         return started
 
+    def set_alerts_view(self, widget: QWidget | None, waiting: str | None) -> None:
+        """Show ``widget`` in the Alerts tab (None: a placeholder saying ``waiting``)."""
+        self._replace_tab(ALERTS_TAB, widget or _placeholder(waiting or ""))
+
+    def set_alert_count(self, firing: int) -> None:
+        """Name the number of firing alerts in the Alerts tab's title."""
+        self.tabs.setTabText(ALERTS_TAB, f"Alerts ({firing})" if firing else "Alerts")
+
+    def show_alerts(self) -> None:
+        """Show the Alerts tab."""
+        self.tabs.setCurrentIndex(ALERTS_TAB)
+
+    def show_in_explore(self, expr: str) -> bool:
+        """Open Explore on ``expr`` and run it; False while no profile is open."""
+        if not self._build_profile_tabs() or self.explore_view is None:
+            return False
+        self.explore_view.editor.setPlainText(expr)
+        self.tabs.setCurrentIndex(EXPLORE_TAB)
+        self.explore_view.run()
+        return True
+
+    def show_run(self, run_id: int) -> bool:
+        """Show suite run ``run_id`` in the Runs tab; False while no profile is open."""
+        runs = self._profiles.suite_runs
+        if runs is None or not self._build_profile_tabs():
+            return False
+        runs.show_run(run_id)
+        self.tabs.setCurrentIndex(RUNS_TAB)
+        return True
+
+    def _on_notice_activated(self, key: str) -> None:
+        if key.startswith(DETAIL_KEY_PREFIX):
+            deployment = key.removeprefix(DETAIL_KEY_PREFIX)
+            if deployment:
+                self.open_detail(deployment)
+        else:
+            self.open_drift(key)
+
     def _replace_tab(self, index: int, widget: QWidget) -> None:
         current = self.tabs.currentIndex()
         old = self.tabs.widget(index)
@@ -206,13 +261,17 @@ class FleetWindow(QMainWindow):
             self.detail_view.pinRequested.connect(self.pinRequested)
             self.detail_view.pinRequested.connect(self.pin_chart)
             self.detail_view.runSuiteRequested.connect(self.run_suite)
+            self.detail_view.actionRequested.connect(self.open_action)
             self.detail_page.addWidget(self.detail_view)
+            self.oncall.attach_detail(self.detail_view)
         else:
             self._detail.set_deployment(deployment)
             if self._drift is not None:
                 self._drift.set_deployment(deployment)
+            self.oncall.set_detail_deployment(deployment)
         assert self.detail_view is not None
         self.detail_view.set_card(self._card_of(deployment))
+        self.detail_view.set_action_denial(self._action_denial())
         self.detail_page.setCurrentWidget(self.detail_view)
         self.tabs.setCurrentIndex(DETAIL_TAB)
         self.grid.highlight(deployment)
@@ -235,6 +294,7 @@ class FleetWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # The detail's panels and visibility watchers go with the window, not after it.
         self._close_detail()
+        self.oncall.close()
         super().closeEvent(event)
 
     def open_drift(self, deployment: str) -> None:
@@ -243,6 +303,7 @@ class FleetWindow(QMainWindow):
             self.detail_view.show_drift()
 
     def _close_detail(self) -> None:
+        self.oncall.detach_detail()
         if self._detail is not None:
             self._detail.dispose()
             self._detail = None
@@ -286,6 +347,15 @@ class FleetWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def show_about(self) -> AboutDialog:
+        """Open Help > About."""
+        from console.ui.about_dialog import AboutDialog
+
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def _action(
         self, text: str, keys: list[str], slot: Callable[[], object], *, checkable: bool = False
     ) -> QAction:
@@ -316,10 +386,14 @@ class FleetWindow(QMainWindow):
             self._action(f"Show {title}", [f"Alt+{index}"], self._tab_at(index - 1))
             for index, title in enumerate(_TAB_TITLES, start=1)
         ]
+        self.logs_action = self._action("Show Logs", ["Alt+7"], self.show_logs)
+        self.audit_action = self._action("Show Audit", ["Alt+8"], self.show_audit)
         self.back_action = self._action("Back to the fleet", ["Esc"], self.show_fleet)
         self.back_action.setEnabled(False)
         self.quit_action = self._action("Quit", ["Ctrl+Q"], self.close)
         self.shortcuts_action = self._action("Keyboard shortcuts", ["F1"], self.show_shortcuts)
+        self.about_action = self._action("About SRE Console", [], self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
     def _range_picker_at(self, row: int) -> Callable[[], None]:
         def pick() -> None:
@@ -359,8 +433,8 @@ class FleetWindow(QMainWindow):
         view.addActions([self.refresh_action, self.pause_action, self.theme_action])
         view.addMenu("Time range").addActions(self.range_actions)
         view.addSeparator()
-        view.addActions([*self.tab_actions, self.back_action])
-        self.menuBar().addMenu("&Help").addAction(self.shortcuts_action)
+        view.addActions([*self.tab_actions, self.logs_action, self.audit_action, self.back_action])
+        self.menuBar().addMenu("&Help").addActions([self.shortcuts_action, self.about_action])
 
     def _build_body(self) -> None:
         right = QWidget()
@@ -368,6 +442,7 @@ class FleetWindow(QMainWindow):
         column.setContentsMargins(8, 8, 8, 0)
         column.setSpacing(6)
         column.addWidget(self.error_bar)
+        column.addWidget(self.audit_banner)
         column.addWidget(self.demo_banner)
         column.addWidget(self.tabs, 1)
         splitter = QSplitter()
@@ -377,7 +452,7 @@ class FleetWindow(QMainWindow):
         splitter.setSizes([240, 1080])
         self.setCentralWidget(splitter)
         self.notifications = NotificationStack(splitter)
-        self.notifications.activated.connect(self.open_drift)
+        self.notifications.activated.connect(self._on_notice_activated)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -399,6 +474,11 @@ class FleetWindow(QMainWindow):
         self._profiles.fleetChanged.connect(self._on_fleet_changed)
         self._profiles.profilesChanged.connect(self._on_profiles_changed)
         self._profiles.errorRaised.connect(self.error_bar.add)
+        audit = self._profiles.audit
+        audit.chainChecked.connect(self.audit_banner.show_report)
+        audit.errorRaised.connect(self.error_bar.add)
+        self.audit_banner.openRequested.connect(self.show_audit)
+        self.audit_banner.verifyRequested.connect(audit.verify)
         self.sidebar.profileActivated.connect(self._profiles.activate)
         self.sidebar.deploymentActivated.connect(self._on_deployment_clicked)
         self.sidebar.deploymentOpened.connect(self.open_detail)
@@ -416,6 +496,8 @@ class FleetWindow(QMainWindow):
             self.sidebar.set_deployments(self._fleet.cards())
 
     def _on_fleet_changed(self) -> None:
+        for dialog in self.findChildren(QDialog, "planDialog"):
+            dialog.reject()  # a plan of the profile being left (an unconfirmed one is audited)
         active = self._profiles.active
         fleet = self._profiles.fleet
         self._fleet = fleet
@@ -506,6 +588,7 @@ class FleetWindow(QMainWindow):
             range_s=self._profiles.ui.range_s,
             parent=engine,
         )
+        self._pinned.detailRequested.connect(self.open_detail)
         model = DashboardViewModel(self._profiles.save_dashboard)
         model.set_profile(active.name, self._profiles.dashboard(active.name))
         self.dashboard_view = DashboardView(model, self._pinned)
@@ -561,6 +644,9 @@ class FleetWindow(QMainWindow):
         cards = fleet.cards()
         self.grid.show_cards(cards, fleet.range_s)
         self._wire_run_buttons()
+        denial = self._action_denial()
+        for card in self.grid.cards():
+            card.set_action_denial(denial)
         self._show_drift_badges()
         if cards:
             self.stack.setCurrentWidget(self.card_scroll)
@@ -581,6 +667,7 @@ class FleetWindow(QMainWindow):
         for card in self.grid.cards():
             if card.property("runWired") is not True:
                 card.runSuiteRequested.connect(self.run_suite)
+                card.actionRequested.connect(self.open_action)
                 card.setProperty("runWired", True)
 
     def _show_message(self, text: str) -> None:
@@ -616,9 +703,69 @@ class FleetWindow(QMainWindow):
 
     def _on_tab_changed(self, index: int) -> None:
         self.back_action.setEnabled(index == DETAIL_TAB)
+        if index == self.tabs.indexOf(self.audit_page) and self.audit_view is None:
+            # Not from inside this signal: building replaces the tab being switched to.
+            QTimer.singleShot(0, self._build_audit_view)
         if index in (EXPLORE_TAB, DASHBOARD_TAB, RUNS_TAB) and not self._profile_tabs_built:
             # Not from inside this signal: building replaces the tab being switched to.
             QTimer.singleShot(0, self._build_profile_tabs)
+
+    # Guarded actions and the audit log
+
+    def open_action(self, kind: str, deployment: str) -> PlanDialog | None:
+        """Open the plan dialog of ``kind`` ("rollback"/"failover") on ``deployment``.
+
+        It shows at once and fills in when the plan arrives; None while no profile is open.
+        """
+        actions = self._profiles.actions
+        if actions is None:
+            self.statusBar().showMessage("No profile is open", 5000)
+            return None
+        from console.ui.plan_dialog import PlanDialog
+
+        flow = actions.flow(kind, deployment)
+        dialog = PlanDialog(flow, may_override=actions.may_override_precheck, parent=self)
+        flow.setParent(dialog)  # the flow goes with its dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.auditEntryRequested.connect(self.show_audit_entry)
+        dialog.open()
+        flow.request_plan()
+        return dialog
+
+    def show_logs(self) -> None:
+        """Show the Logs tab."""
+        self.tabs.setCurrentWidget(self.logs_tab)
+
+    def show_audit(self) -> AuditView:
+        """Show the Audit tab."""
+        view = self._build_audit_view()
+        self.tabs.setCurrentWidget(self.audit_page)
+        return view
+
+    def show_audit_entry(self, entry_id: int) -> AuditView:
+        """Show the Audit tab with entry ``entry_id`` selected."""
+        view = self.show_audit()
+        view.show_entry(entry_id)
+        return view
+
+    def _build_audit_view(self) -> AuditView:
+        if self.audit_view is None:
+            from console.ui.audit_view import AuditView
+
+            names = [profile.name for profile in self._profiles.profiles()]
+            self.audit_view = AuditView(self._profiles.audit, names)
+            index = self.tabs.indexOf(self.audit_page)
+            current = self.tabs.currentIndex()
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, self.audit_view, "Audit")
+            self.tabs.setCurrentIndex(current)
+            self.audit_page.deleteLater()
+            self.audit_page = self.audit_view
+        return self.audit_view
+
+    def _action_denial(self) -> str | None:
+        actions = self._profiles.actions
+        return "no profile is open" if actions is None else actions.denial
 
     def _on_deployment_clicked(self, deployment: str) -> None:
         if self.tabs.currentIndex() == DETAIL_TAB and self._detail is not None:
@@ -639,6 +786,7 @@ class FleetWindow(QMainWindow):
             self._profiles.set_range(seconds)
             if self._detail is not None:
                 self._detail.set_range(seconds)
+                self.oncall.set_range(seconds)
             if self._pinned is not None:
                 self._pinned.set_range(seconds)
 

@@ -12,6 +12,7 @@ TLS_OFF_MARKER = "TLS verification OFF"
 _INSECURE_COLOUR = QColor("#e5534b")  # readable on both the dark and the light theme
 _KIND = Qt.ItemDataRole.UserRole
 _NAME = Qt.ItemDataRole.UserRole + 1
+_ALERT_SEPARATOR = "  ·  "
 
 
 class ProfileTree(QTreeWidget):
@@ -33,6 +34,8 @@ class ProfileTree(QTreeWidget):
         self._items: dict[str, QTreeWidgetItem] = {}
         self._active: str | None = None
         self._deployments: list[tuple[str, str]] = []
+        self._alerts: dict[str, int] = {}
+        self._alert_total = 0
         self.itemClicked.connect(self._on_item)
         self.itemActivated.connect(self._on_item_activated)
 
@@ -78,7 +81,7 @@ class ProfileTree(QTreeWidget):
         self._deployments = wanted
         parent.takeChildren()
         for name, status in wanted:
-            child = QTreeWidgetItem([f"{name}  ·  {status}"])
+            child = QTreeWidgetItem([_deployment_text(name, status, self._alerts.get(name, 0))])
             child.setData(0, _KIND, "deployment")
             child.setData(0, _NAME, name)
             child.setToolTip(
@@ -86,6 +89,24 @@ class ProfileTree(QTreeWidget):
             )
             parent.addChild(child)
         parent.setExpanded(True)
+
+    def set_alert_counts(self, total: int, per_deployment: dict[str, int]) -> None:
+        """Show how many alerts fire: on the shown profile and on each of its deployments."""
+        self._alert_total, self._alerts = total, dict(per_deployment)
+        parent = self._items.get(self._active or "")
+        if parent is None:
+            return
+        base = parent.text(0).split(_ALERT_SEPARATOR)[0]
+        parent.setText(0, base + (f"{_ALERT_SEPARATOR}{total} firing" if total else ""))
+        for index in range(parent.childCount()):
+            child = parent.child(index)
+            name = child.data(0, _NAME)
+            status = next((s for n, s in self._deployments if n == name), "")
+            child.setText(0, _deployment_text(name, status, self._alerts.get(name, 0)))
+
+    def alert_count(self) -> int:
+        """The number of firing alerts shown on the active profile."""
+        return self._alert_total
 
     def _on_item(self, item: QTreeWidgetItem, _column: int) -> None:
         name = item.data(0, _NAME)
@@ -100,6 +121,10 @@ class ProfileTree(QTreeWidget):
             self.deploymentOpened.emit(item.data(0, _NAME))
         else:
             self._on_item(item, column)
+
+
+def _deployment_text(name: str, status: str, alerts: int) -> str:
+    return f"{name}  ·  {status}" + (f"  ·  {alerts} firing" if alerts else "")
 
 
 def _profile_text(profile: Profile) -> str:

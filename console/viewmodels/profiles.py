@@ -3,6 +3,7 @@
 import asyncio
 import concurrent.futures
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from console.backends.errors import BackendError
-from console.backends.protocol import BuildInfo
+from console.backends.protocol import BuildInfo, MetricsBackend
 from console.config.query_history import QueryHistory
 from console.config.secrets import SecretStore, SecretsUnavailable
 from console.config.settings import (
@@ -32,6 +33,8 @@ from console.services.drift import DriftService
 from console.services.drift_watch import DriftWatch
 from console.services.explore import ExploreService
 from console.services.fleet import FleetService
+from console.viewmodels.actions import ActionsViewModel, open_actions
+from console.viewmodels.audit import AuditViewModel
 from console.viewmodels.detail import DetailViewModel
 from console.viewmodels.drift import DriftViewModel, DriftWatchModel
 from console.viewmodels.explore import ExploreViewModel
@@ -76,9 +79,15 @@ class ProfilesViewModel(QObject):
         *,
         open_service: FleetOpener = open_fleet,
         suite_time_scale: float = 1.0,
+        audit: AuditViewModel | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        # The process's one audit log, opened now on the I/O loop (verified once the first
+        # fleet is in, so that a long chain does not delay it).
+        self._owns_audit = audit is None
+        self._audit = audit if audit is not None else AuditViewModel(runner, parent=self)
+        self._actions: ActionsViewModel | None = None
         self._suite_time_scale = suite_time_scale
         self._runner = runner
         self._store = store
@@ -114,6 +123,17 @@ class ProfilesViewModel(QObject):
         return self._secrets
 
     @property
+    def runner(self) -> AsyncRunner:
+        """The I/O loop the profile's services run on."""
+        return self._runner
+
+    @property
+    def metrics_backend(self) -> MetricsBackend | None:
+        """The active profile's metrics backend (the DEMO's logs follow its serving
+        timeline); None while no fleet is open."""
+        return self._service.backend if self._service is not None else None
+
+    @property
     def ui(self) -> UiSettings:
         """The remembered window preferences."""
         return self._settings.ui
@@ -139,6 +159,17 @@ class ProfilesViewModel(QObject):
         return self._detail
 
     @property
+    def audit(self) -> AuditViewModel:
+        """The process's audit log (guarded actions, log reveals, silences): ``audit.log_future``
+        gives the AuditLog to code on the I/O loop, ``audit.log`` once it is open."""
+        return self._audit
+
+    @property
+    def actions(self) -> ActionsViewModel | None:
+        """Rollback and failover of the active profile; None while no fleet."""
+        return self._actions
+
+    @property
     def annotations(self) -> AnnotationStore | None:
         """The active profile's annotation store, for features that mark the charts."""
         return self._detail.annotation_store if self._detail is not None else None
@@ -148,6 +179,7 @@ class ProfilesViewModel(QObject):
         """The synthetic suite runs of the active profile (made on first use, since the
         suite machinery is slow to import); None while no fleet."""
         if self._suite_runs is None and self._service is not None and self._detail is not None:
+            from console.domain.redaction import Redactor
             from console.services.suite_targets import SuiteTargets
             from console.viewmodels.suite_runs import SuiteRunsViewModel
 
@@ -161,6 +193,7 @@ class ProfilesViewModel(QObject):
                     time_scale=self._suite_time_scale,
                 ),
                 annotations=self._detail.annotation_store,
+                redactor=Redactor(self._active.redaction_patterns),
                 parent=self,
             )
         return self._suite_runs
@@ -302,7 +335,8 @@ class ProfilesViewModel(QObject):
                 self._runner, interval_s=profile.refresh_interval_s, parent=self
             )
             self._fleet.pausedChanged.connect(self._engine.set_paused)
-            self._detail = open_detail(profile, self._service.backend, AnnotationStore())
+            backend, annotations = self._service.backend, AnnotationStore()
+            self._detail = open_detail(profile, backend, annotations)
             self._drift_watch = DriftWatchModel(
                 self._engine,
                 DriftWatch(
@@ -312,6 +346,22 @@ class ProfilesViewModel(QObject):
                 ),
                 profile=profile.name,
                 parent=self._engine,
+            )
+            # A partial, not a lambda over self: a cycle through this viewmodel would leave
+            # it to the cyclic collector, which may run on the I/O thread.
+            self._actions = ActionsViewModel(
+                self._runner,
+                profile,
+                functools.partial(
+                    open_actions,
+                    profile,
+                    self._secrets,
+                    backend,
+                    annotations,
+                    self._audit.log_future,
+                    suite_time_scale=self._suite_time_scale,
+                ),
+                parent=self,
             )
             self._explore = ExploreViewModel(
                 self._runner,
@@ -326,6 +376,8 @@ class ProfilesViewModel(QObject):
             self._check_keyring_once()
         else:
             self._fleet.changed.connect(self._check_keyring_once)
+            if self._actions is not None:
+                self._fleet.changed.connect(self._actions.prepare)
             self._fleet.start()
 
     def _check_keyring_once(self) -> None:
@@ -334,6 +386,7 @@ class ProfilesViewModel(QObject):
         if self._keyring_checked:
             return
         self._keyring_checked = True
+        self._audit.verify()
         checking = self._runner.submit(_keyring_status(self._secrets))
         self._relay.deliver(checking, self._on_keyring_checked)
 
@@ -414,8 +467,10 @@ class ProfilesViewModel(QObject):
         return self._runner.submit(_check(self._open_service, profile, secret, self._secrets))
 
     def close(self) -> "concurrent.futures.Future[None] | None":
-        """Stop the shown fleet and close its backend; returns the closing future."""
-        return self._dispose_fleet()
+        """Stop the shown fleet, close its backend (and the audit log this viewmodel
+        opened); returns the closing future."""
+        closing = self._dispose_fleet()
+        return self._audit.close(after=closing) if self._owns_audit else closing
 
     def _dispose_fleet(self) -> "concurrent.futures.Future[None] | None":
         closing = None
@@ -436,6 +491,11 @@ class ProfilesViewModel(QObject):
             self._engine = None
         self._detail = None
         self._drift_watch = None
+        actions_closing = None
+        if self._actions is not None:
+            actions_closing = self._actions.close()
+            self._actions.deleteLater()
+            self._actions = None
         if self._suite_runs is not None:
             suites_closing = self._suite_runs.dispose()
             self._suite_runs.deleteLater()
@@ -449,6 +509,8 @@ class ProfilesViewModel(QObject):
         elif self._service is not None:
             closing = self._runner.submit(self._service.backend.aclose())
         self._service = None
+        if actions_closing is not None:
+            closing = self._runner.submit(_both(actions_closing, closing))
         if suites_closing is not None:
             return self._runner.submit(_both(suites_closing, closing))
         return closing

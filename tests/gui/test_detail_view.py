@@ -292,7 +292,8 @@ def test_a_hidden_detail_does_not_refresh_until_shown_again(
 ) -> None:
     lab_window.open_detail("alpha")
     wait_for_lines(qtbot, lab_window, RATE, {"v1", "v2"})
-    assert len(canary_backend.history_calls) == 1  # one query, at the view's width
+    # One query at the view's width, and one for the version lane of the incident timeline.
+    qtbot.waitUntil(lambda: len(canary_backend.history_calls) == 2, timeout=WAIT_MS)
     lab_window.show_fleet()
     fleet = lab_window.profiles.fleet
     assert fleet is not None

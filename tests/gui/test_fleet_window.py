@@ -270,6 +270,9 @@ def test_tabs_switch_with_shortcuts_and_hold_the_profiles_explore_and_dashboard(
         "Explore",
         "Dashboard",
         "Runs",
+        "Alerts",
+        "Logs",
+        "Audit",
     ]
     qtbot.waitUntil(lambda: window.profiles.engine is not None, timeout=10_000)
     assert window.explore_view is None  # built the first time one of its tabs shows

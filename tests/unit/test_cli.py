@@ -255,3 +255,33 @@ def test_an_unreadable_ca_bundle_is_reported_not_raised(
     assert fleet.status == 1
     assert json.loads(fleet.out) == []
     assert "cannot load the CA bundle" in fleet.err
+
+
+def test_profile_add_keeps_both_prometheus_and_alertmanager_secrets_in_the_keyring(
+    secrets: SecretStore, keyring_backend: MemoryKeyring
+) -> None:
+    argv = [
+        "profile",
+        "add",
+        "prod",
+        "--prometheus",
+        "https://prom:9090",
+        "--auth",
+        "bearer",
+        "--alertmanager",
+        "https://am:9093",
+        "--alertmanager-auth",
+        "basic",
+        "--alertmanager-user",
+        "oncall",
+        "--token-stdin",
+    ]
+    short = Run(argv, secrets, stdin="only-one\n")
+    assert short.status == 2 and "expected 2 line(s)" in short.err
+    run = Run(argv, secrets, stdin="prom-token\nam-password\n")
+    assert run.status == 0, run.err
+    assert keyring_backend.get_password(SERVICE, "prod:token") == "prom-token"
+    assert keyring_backend.get_password(SERVICE, "prod:alertmanager_password") == "am-password"
+    text = config_file().read_text()
+    assert "prom-token" not in text and "am-password" not in text
+    assert 'alertmanager_username = "oncall"' in text
