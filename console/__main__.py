@@ -1,6 +1,7 @@
 """Entry point: `sre-console` opens the desktop console; `sre-console COMMAND` runs headless."""
 
 import multiprocessing
+import os
 import sys
 
 from console import cli
@@ -20,7 +21,13 @@ def main(argv: list[str] | None = None) -> int:
         from console.app import run_app  # Qt is imported only when the window is wanted
 
         return run_app(args.profile, measure_startup=args.measure_startup)
-    return cli.run(args)
+    try:
+        return cli.run(args)
+    except BrokenPipeError:
+        # The reader went away (`sre-console audit export | head`): stop quietly, and keep
+        # Python from failing again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -100,10 +100,14 @@ class DeploymentCard(QFrame):
     def _build(self) -> None:
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
-        header.addWidget(self.alert_badge)
-        header.addWidget(self.drift_badge)
         header.addWidget(self.stale_badge)
         header.addWidget(self.status_word)
+        # The alert and drift badges sit on the engine's row: on the title row they left
+        # too little room for a deployment's name.
+        engine_row = QHBoxLayout()
+        engine_row.addWidget(self.engine, 1)
+        engine_row.addWidget(self.alert_badge)
+        engine_row.addWidget(self.drift_badge)
         figures = QGridLayout()
         figures.setHorizontalSpacing(12)
         figures.setVerticalSpacing(2)
@@ -119,7 +123,7 @@ class DeploymentCard(QFrame):
         layout.setContentsMargins(14, 10, 12, 10)
         layout.setSpacing(4)
         layout.addLayout(header)
-        layout.addWidget(self.engine)
+        layout.addLayout(engine_row)
         layout.addWidget(self.versions)
         layout.addSpacing(4)
         layout.addLayout(figures)

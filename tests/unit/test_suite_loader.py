@@ -210,7 +210,7 @@ tests:
 @pytest.mark.parametrize(
     ("text", "where", "message"),
     [
-        ("prompts: [hi]\ntests:\n  - vars: {a: 1\n", "4:1", "malformed YAML: expected ',' or '}'"),
+        ("prompts: [hi]\ntests:\n  - vars: {a: 1\n", "4:1", "expected ',' or '}'"),
         ("prompts: [hi]\ntests:\n\t- x\n", "3:1", "malformed YAML"),
         ("prompts: [hi]\ntests: [{}]\nscenarios: []\n", "3:1", "unknown top-level key 'scenarios'"),
         ("prompts: [hi]\nprompts: [ho]\ntests: [{}]\n", "2:1", "duplicate key 'prompts'"),
