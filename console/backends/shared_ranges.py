@@ -18,16 +18,24 @@ DEMAND_S = 120.0
 """A deployment stays in its signal's batch this long after its panel last asked."""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class _Batch(Generic[R]):
     at: float
-    deployments: frozenset[str]
-    task: "asyncio.Future[R]"
+    deployments: set[str]
+    """Grows while the batch collects (until its query is sent), fixed afterwards."""
+    task: "asyncio.Future[R] | None" = None
+    sent: bool = False
 
     def usable(self, now: float, share_s: float, deployment: str) -> bool:
-        if now - self.at >= share_s or deployment not in self.deployments:
+        task = self.task
+        if task is None or now - self.at >= share_s:
             return False
-        return not (self.task.done() and (self.task.cancelled() or self.task.exception()))
+        if not self.sent:
+            self.deployments.add(deployment)  # joins the query before it goes
+            return True
+        if deployment not in self.deployments:
+            return False
+        return not (task.done() and (task.cancelled() or task.exception()))
 
 
 class SharedRanges(Generic[R]):
@@ -49,7 +57,8 @@ class SharedRanges(Generic[R]):
         """The answer of batch key ``batch`` holding ``deployment``'s rows.
 
         ``demand`` names the panels' query without its moving range: the deployments that
-        asked it within DEMAND_S are fetched together by ``fetch(deployments)``.
+        asked it within DEMAND_S are fetched together by ``fetch(deployments)``, with those
+        asking in the same turn of the event loop (panels opening together).
         """
         now = self._clock()
         asked = self._demand.setdefault(demand, {})
@@ -60,14 +69,21 @@ class SharedRanges(Generic[R]):
         if shared is None or not shared.usable(now, self._share_s, deployment):
             for key in [k for k, b in self._batches.items() if now - b.at >= self._share_s]:
                 del self._batches[key]
-            deployments = frozenset(asked)
-            task = asyncio.ensure_future(fetch(deployments))
+            shared = _Batch(now, set(asked))
+            task = asyncio.ensure_future(_send(shared, fetch))
             # Every caller may have gone (cancelled) before it fails: its error is read here
             # so that asyncio does not log it as never retrieved; callers still get it.
             task.add_done_callback(_retrieved)
-            shared = _Batch(now, deployments, task)
+            shared.task = task
             self._batches[batch] = shared
+        assert shared.task is not None
         return await asyncio.shield(shared.task)
+
+
+async def _send(batch: "_Batch[R]", fetch: Callable[[frozenset[str]], Awaitable[R]]) -> R:
+    await asyncio.sleep(0)  # callers of this same turn join first
+    batch.sent = True
+    return await fetch(frozenset(batch.deployments))
 
 
 def _retrieved(task: "asyncio.Future[Any]") -> None:

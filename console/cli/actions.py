@@ -4,10 +4,12 @@ Exit status: 0 succeeded, 1 failed, denied or cancelled (or nothing to do), 2 us
 (no reason, a wrong typed name), 3 when the outcome is unknown (verify by hand).
 """
 
+from __future__ import annotations
+
 import argparse
 import asyncio
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from console.cli._common import (
     EXIT_FAILED,
@@ -25,24 +27,17 @@ from console.cli._common import (
 from console.config.settings import Profile
 from console.domain.audit import AuditOutcome
 from console.domain.signals import Signal
-from console.services.annotations import AnnotationStore
-from console.services.audit_forward import AuditForwarder, audit_sinks
-from console.services.audit_log import AuditError, AuditLog
-from console.services.connect import open_backend
-from console.services.guarded_action import (
-    ActionKind,
-    ActionPlan,
-    ActionProgress,
-    ActionResult,
-    ActionService,
-    Confirmation,
-    InvalidConfirmation,
-    PlanError,
-    VersionFacts,
-)
-from console.services.open_actions import open_action_service
-from console.services.run_history import RunHistory
-from console.services.suite_targets import SuiteTargets
+
+if TYPE_CHECKING:
+    from console.services.audit_log import AuditLog
+    from console.services.guarded_action import (
+        ActionPlan,
+        ActionProgress,
+        ActionResult,
+        ActionService,
+        VersionFacts,
+    )
+
 
 EXIT_UNKNOWN = 3
 _EXIT = {
@@ -58,13 +53,13 @@ A repeated identical command (same profile, deployment, version, reason and user
 
 
 def add_parsers(commands: Commands) -> None:
-    """Register ``rollback`` and ``failover``."""
+    """Register ``rollback`` and ``failover`` (the guarded pipeline loads when one runs)."""
     for kind, text in (
-        (ActionKind.ROLLBACK, "point a deployment back at an earlier version (guarded, audited)"),
-        (ActionKind.FAILOVER, "switch a deployment to its configured fallback (guarded, audited)"),
+        ("rollback", "point a deployment back at an earlier version (guarded, audited)"),
+        ("failover", "switch a deployment to its configured fallback (guarded, audited)"),
     ):
         parser = commands.add_parser(
-            kind.value,
+            kind,
             help=text,
             description=text,
             epilog=_EPILOG,
@@ -73,7 +68,7 @@ def add_parsers(commands: Commands) -> None:
         parser.set_defaults(handler=action_command, action_kind=kind)
         add_profile_option(parser)
         parser.add_argument("--deployment", required=True, metavar="D")
-        if kind is ActionKind.ROLLBACK:
+        if kind == "rollback":
             parser.add_argument(
                 "--to",
                 metavar="VERSION",
@@ -97,6 +92,8 @@ def add_parsers(commands: Commands) -> None:
 
 def action_command(args: argparse.Namespace, ctx: Context) -> int:
     """Plan, confirm and run one guarded action."""
+    from console.services.audit_log import AuditError, AuditLog
+
     profile = select_profile(ctx.store.load(), args.profile)
     if not args.reason.strip():
         raise UsageError("--reason must say why (it goes into the audit log)")
@@ -113,6 +110,14 @@ def action_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def _run(args: argparse.Namespace, ctx: Context, profile: Profile, audit: AuditLog) -> int:
+    from console.services.annotations import AnnotationStore
+    from console.services.audit_forward import AuditForwarder, audit_sinks
+    from console.services.connect import open_backend
+    from console.services.guarded_action import PlanError
+    from console.services.open_actions import open_action_service
+    from console.services.run_history import RunHistory
+    from console.services.suite_targets import SuiteTargets
+
     try:
         sinks = audit_sinks([profile], ctx.secrets)
     except PlanError as exc:
@@ -152,7 +157,14 @@ async def _run(args: argparse.Namespace, ctx: Context, profile: Profile, audit: 
 
 
 async def _plan_and_act(args: argparse.Namespace, ctx: Context, service: ActionService) -> int:
-    kind: ActionKind = args.action_kind
+    from console.services.guarded_action import (
+        ActionKind,
+        Confirmation,
+        InvalidConfirmation,
+        PlanError,
+    )
+
+    kind = ActionKind(args.action_kind)
     try:
         plan = await service.plan(kind, args.deployment, getattr(args, "to", None))
     except PlanError as exc:
@@ -238,6 +250,7 @@ def _facts(facts: VersionFacts) -> str:
 
 
 def _progress(err: TextIO) -> Callable[[ActionProgress], None]:
+
     def show(progress: ActionProgress) -> None:
         detail = f": {progress.message}" if progress.message else ""
         print(f"[{progress.step.value}] {progress.state}{detail}", file=err, flush=True)

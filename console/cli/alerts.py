@@ -1,10 +1,12 @@
 """``sre-console alerts``, ``ack`` and ``report``: on-call from a terminal."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from console.backends.errors import BackendError
 from console.cli._common import (
@@ -22,15 +24,12 @@ from console.cli._common import (
     with_service,
 )
 from console.config.settings import Profile
-from console.domain.alerts import Alert, MatcherError
-from console.services.alerts import DEFAULT_ACK_S, Ack, AlertsOverview, AlertsService
-from console.services.alerts_connect import alert_history, open_alerts
-from console.services.audit_log import AuditError, AuditLog
-from console.services.fleet import FleetService
-from console.services.incident_report import IncidentReportService, write_report
-from console.services.permissions import PermissionDenied, actor_of
-from console.services.run_history import HistoryError, RunHistory
-from console.services.timeline import TimelineService, audit_source
+from console.domain.alerts import DEFAULT_ACK_S, Alert, MatcherError
+
+if TYPE_CHECKING:
+    from console.services.alerts import Ack, AlertsOverview, AlertsService
+    from console.services.audit_log import AuditLog
+    from console.services.fleet import FleetService
 
 
 def add_parsers(commands: Commands) -> None:
@@ -83,6 +82,8 @@ def add_parsers(commands: Commands) -> None:
 
 def print_alerts(args: argparse.Namespace, ctx: Context) -> int:
     """One row (or JSON object) per alert; exit 1 with the backend's error text."""
+    from console.services.alerts_connect import open_alerts
+
     profile = select_profile(ctx.store.load(), args.profile)
 
     async def work(fleet: FleetService) -> AlertsOverview:
@@ -107,6 +108,9 @@ def print_alerts(args: argparse.Namespace, ctx: Context) -> int:
 
 def ack_alert(args: argparse.Namespace, ctx: Context) -> int:
     """Silence the alert; prints the silence id and when it ends."""
+    from console.services.alerts_connect import open_alerts
+    from console.services.permissions import PermissionDenied, actor_of
+
     profile = select_profile(ctx.store.load(), args.profile)
     actor = args.actor or actor_of(profile)
     if not args.reason.strip():
@@ -145,6 +149,12 @@ def ack_alert(args: argparse.Namespace, ctx: Context) -> int:
 
 def write_incident_report(args: argparse.Namespace, ctx: Context) -> int:
     """Write the report file; exit 1 when it cannot be written."""
+    from console.services.alerts_connect import alert_history, open_alerts
+    from console.services.audit_log import AuditError
+    from console.services.incident_report import IncidentReportService, write_report
+    from console.services.run_history import HistoryError, RunHistory
+    from console.services.timeline import TimelineService, audit_source
+
     profile = select_profile(ctx.store.load(), args.profile)
     end = time.time()
     start = end - args.since
@@ -197,6 +207,8 @@ async def _overview_or_raise(service: AlertsService) -> AlertsOverview:
 
 
 def _audit_log() -> AuditLog:
+    from console.services.audit_log import AuditError, AuditLog
+
     try:
         return AuditLog()
     except AuditError as exc:

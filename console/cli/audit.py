@@ -1,10 +1,15 @@
 """``sre-console audit verify|export``: check and export the tamper-evident audit log."""
 
+from __future__ import annotations
+
 import argparse
 import time
+from typing import TYPE_CHECKING
 
 from console.cli._common import EXIT_FAILED, EXIT_OK, Commands, Context, duration, instant
-from console.services.audit_log import AuditError, AuditLog
+
+if TYPE_CHECKING:
+    pass
 
 
 def add_parsers(commands: Commands) -> None:
@@ -30,6 +35,8 @@ def add_parsers(commands: Commands) -> None:
 
 def audit_verify(args: argparse.Namespace, ctx: Context) -> int:
     """Verify the whole chain; the first bad entry's id and why when it is broken."""
+    from console.services.audit_log import AuditError, AuditLog
+
     try:
         log = AuditLog()
     except AuditError as exc:
@@ -45,6 +52,8 @@ def audit_verify(args: argparse.Namespace, ctx: Context) -> int:
 
 def audit_export(args: argparse.Namespace, ctx: Context) -> int:
     """Write the entries (since ``--since``) to stdout, one JSON object a line."""
+    from console.services.audit_log import AuditError, AuditLog
+
     try:
         log = AuditLog()
     except AuditError as exc:

@@ -1,5 +1,7 @@
 """``sre-console logs`` (prompt/output records, redacted) and ``sre-console redact [FILE]``."""
 
+from __future__ import annotations
+
 import argparse
 import asyncio
 import json
@@ -7,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from console.backends.errors import BackendError
 from console.cli._common import (
@@ -28,9 +30,11 @@ from console.cli._common import (
 from console.config.settings import Profile, SettingsError
 from console.domain.log_records import LogRecord
 from console.domain.redaction import PatternError, Redactor
-from console.services.log_connect import NoLogBackend, open_log_service, redactor_of
-from console.services.logs import LogPage
-from console.services.review_queue import ReviewError, ReviewQueue
+
+if TYPE_CHECKING:
+    from console.services.logs import LogPage
+    from console.services.review_queue import ReviewQueue
+
 
 REDACT_CHUNK_CHARS = 1 << 20
 """``redact`` works through its input in chunks of about this many characters."""
@@ -67,6 +71,8 @@ def add_parsers(commands: Commands) -> None:
 
 def logs_command(args: argparse.Namespace, ctx: Context) -> int:
     """Print the newest records of the query over the last ``--since``, redacted."""
+    from console.services.log_connect import NoLogBackend, open_log_service
+
     profile = select_profile(ctx.store.load(), args.profile)
     session_secret(args, profile, ctx)
     queue = _review_queue(ctx)
@@ -109,6 +115,8 @@ def logs_command(args: argparse.Namespace, ctx: Context) -> int:
 
 def _review_queue(ctx: Context) -> ReviewQueue | None:
     """The review queue; without one (an unwritable data dir) the records still print."""
+    from console.services.review_queue import ReviewError, ReviewQueue
+
     try:
         return ReviewQueue()
     except ReviewError as exc:
@@ -183,6 +191,8 @@ def redact_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _redactor(args: argparse.Namespace, ctx: Context) -> Redactor:
+    from console.services.log_connect import redactor_of
+
     if args.profile is None:
         return Redactor()
     try:

@@ -40,6 +40,9 @@ _FNV_OFFSET = 14695981039346656037
 _FNV_PRIME = 1099511628211
 _SEPARATOR = 0xFF
 
+DEFAULT_ACK_S = 3600.0
+"""How long an ack silences its alert unless the engineer says otherwise."""
+
 
 class AlertState(StrEnum):
     """Where an alert stands: firing, held back by a silence or inhibition, or pending."""

@@ -16,6 +16,7 @@ from console.backends.errors import BackendError, BadQuery, NotSupported
 from console.backends.prometheus_alerts import PrometheusAlerts
 from console.config.settings import Profile
 from console.domain.alerts import (
+    DEFAULT_ACK_S,
     Alert,
     AlertmanagerStatus,
     AlertRule,
@@ -31,7 +32,6 @@ from console.domain.alerts import (
 from console.domain.audit import AuditDraft, AuditOutcome
 from console.services.silence_guard import AuditTrail, guarded
 
-DEFAULT_ACK_S = 3600.0
 CONSOLE_ACTOR = "sre-console"
 """The actor of the console's own actions (expiring an ack whose alert resolved)."""
 

@@ -103,6 +103,16 @@ class OnCallController(QObject):
         watch = profiles.drift_watch
         if watch is not None:
             watch.crossed.connect(lambda *args: self.center.drift_crossed(active.name, *args))
+        # The alerts start with the fleet's first read: their requests and the view's
+        # modules must not delay the first painted cards.
+        window.set_alerts_view(None, "The alerts load once the fleet is in…")
+        if fleet.last_refresh() is not None:
+            self._start_alerts()
+
+    def _start_alerts(self) -> None:
+        model, window = self.alerts, self._window
+        if model is None or self.alerts_view is not None:
+            return
         from console.ui.alerts_view import AlertsView
 
         self.alerts_view = AlertsView(model)
@@ -137,6 +147,7 @@ class OnCallController(QObject):
         fleet, model = self._window.profiles.fleet, self.alerts
         if fleet is None or model is None or fleet.last_refresh() is None:
             return
+        self._start_alerts()
         statuses = {c.reading.deployment: c.reading.status for c in fleet.cards()}
         self.center.statuses_read(model.profile.name, statuses)
         self._show_counts()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.alerts import (
+    DEFAULT_ACK_S,
     Alert,
     Matcher,
     Silence,
@@ -25,7 +26,6 @@ from console.domain.alerts import (
     parse_matcher,
 )
 from console.domain.logql import parse_duration
-from console.services.alerts import DEFAULT_ACK_S
 from console.ui import format as fmt
 
 DURATION_CHOICES = ("15m", "30m", "1h", "2h", "4h", "8h", "24h")

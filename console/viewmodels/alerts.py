@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from console.backends.errors import BackendError, NotSupported
 from console.config.settings import Profile
 from console.domain.alerts import (
+    DEFAULT_ACK_S,
     Alert,
     Matcher,
     MatcherError,
@@ -22,7 +23,7 @@ from console.domain.alerts import (
 )
 from console.qtbridge.relay import FutureRelay
 from console.qtbridge.runner import AsyncRunner
-from console.services.alerts import DEFAULT_ACK_S, AlertsOverview, AutoExpired
+from console.services.alerts import AlertsOverview, AutoExpired
 from console.services.audit_log import AuditError
 from console.services.connect import MissingSecret
 from console.services.permissions import PermissionDenied, actor_of, denial_reason

@@ -872,3 +872,30 @@ def test_the_version_histories_of_several_deployments_share_one_query() -> None:
     assert np.array_equal(b["v7"].values, [1, np.nan], equal_nan=True)
     assert server.queries()[-1] == history_query("a", "b")
     assert len(server.requests) == 2  # a alone, then a and b together; a again is shared
+
+
+def test_deployments_asking_together_go_out_as_one_query() -> None:
+    server = FakePrometheus()
+    server.on(
+        VLLM_RATE,
+        matrix(
+            ({"deployment": "a", "model_name": "m", "version": "v1"}, [(0.0, "1")]),
+            ({"deployment": "b", "model_name": "m", "version": "v2"}, [(0.0, "2")]),
+            ({"deployment": "c", "model_name": "m", "version": "v3"}, [(0.0, "3")]),
+        ),
+    )
+    prom = backend(server, clock=lambda: 100.0)
+    plan = RangePlan(0, 60, 15)
+
+    async def together() -> list[dict[SeriesKey, Series]]:
+        return list(
+            await asyncio.gather(
+                *(prom.range(Signal.REQUEST_RATE, plan, 60, deployment=d) for d in "abc")
+            )
+        )
+
+    answers = run(together())
+    assert [next(iter(a)).deployment for a in answers] == ["a", "b", "c"]
+    rate_queries = [q for q in server.queries() if VLLM_RATE in q]
+    assert len(rate_queries) == 1  # not {a}, then {a, b}, then {a, b, c}
+    assert all(f'"{d}"' in rate_queries[0] for d in "abc")
