@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from console.domain.alerts import expression_of
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from console.ui.timeline_view import TimelineView
 
 REPORT_FILTER = "HTML report (*.html);;Markdown report (*.md)"
+
+
+_ALERTS_AFTER_MS = 300
+"""How long after the fleet's first read the alerts start (its cards paint first)."""
 
 
 class OnCallController(QObject):
@@ -107,7 +111,7 @@ class OnCallController(QObject):
         # modules must not delay the first painted cards.
         window.set_alerts_view(None, "The alerts load once the fleet is in…")
         if fleet.last_refresh() is not None:
-            self._start_alerts()
+            QTimer.singleShot(_ALERTS_AFTER_MS, self._start_alerts)
 
     def _start_alerts(self) -> None:
         model, window = self.alerts, self._window
@@ -147,7 +151,10 @@ class OnCallController(QObject):
         fleet, model = self._window.profiles.fleet, self.alerts
         if fleet is None or model is None or fleet.last_refresh() is None:
             return
-        self._start_alerts()
+        if self.alerts_view is None:
+            # After the cards' first paint, not before it: the view's modules and widgets
+            # cost the first painted fleet a tenth of a second.
+            QTimer.singleShot(_ALERTS_AFTER_MS, self._start_alerts)
         statuses = {c.reading.deployment: c.reading.status for c in fleet.cards()}
         self.center.statuses_read(model.profile.name, statuses)
         self._show_counts()
