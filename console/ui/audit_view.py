@@ -16,7 +16,6 @@ from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 from console.domain.audit import ENTRY_FIELDS, AuditEntry, AuditOutcome, ChainReport
 from console.services.audit_log import AuditFilter
 from console.ui.card import repolish
+from console.ui.file_dialogs import ask_save_path
 from console.viewmodels.audit import AuditViewModel
 
 ROW_HEIGHT_PX = 24
@@ -245,11 +245,11 @@ class AuditView(QWidget):
         return self.table_model.entry(index.row()) if index.isValid() else None
 
     def _ask_export(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
+        path = ask_save_path(
             self, "Export the audit log", str(Path.home() / "audit.jsonl"), "JSON lines (*.jsonl)"
         )
-        if name:
-            self.export_to(Path(name))
+        if path is not None:
+            self.export_to(path)
 
     # Showing
 

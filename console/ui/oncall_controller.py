@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QFileDialog
 
 from console.domain.alerts import expression_of
 from console.domain.notifications import EventKind, Notification, NotificationRules
@@ -23,6 +22,7 @@ from console.domain.timeline import (
     VersionRef,
 )
 from console.services.audit_log import AuditLog
+from console.ui.file_dialogs import ask_save_path
 from console.ui.notifications import Level, Notice
 from console.ui.tray import DesktopNotifier
 from console.viewmodels.alerts import AlertsViewModel
@@ -276,15 +276,14 @@ class OnCallController(QObject):
         if timeline is None:
             return
         if path is None:
-            chosen, _filter = QFileDialog.getSaveFileName(
+            path = ask_save_path(
                 self._window,
                 "Export incident report",
                 f"incident-{timeline.deployment}.html",
                 REPORT_FILTER,
             )
-            if not chosen:
+            if path is None:
                 return
-            path = Path(chosen)
         timeline.export_report(path)
 
     def _show_export_failure(self, text: str) -> None:

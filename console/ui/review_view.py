@@ -5,14 +5,10 @@ or unacceptable. Decisions export as JSON lines; "Add as test case" appends the 
 suite file chosen in a file dialog (the service keeps the file a valid suite).
 """
 
-from collections.abc import Callable
-from pathlib import Path
-
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -25,25 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from console.services.review_queue import ReviewItem, Verdict
+from console.ui.file_dialogs import ChoosePath, ask_open_path, ask_save_path
 from console.ui.log_detail import text_box
 from console.viewmodels.log_rows import clock_text
 from console.viewmodels.review import ReviewViewModel
 
 ROW_HEIGHT_PX = 22
-ChoosePath = Callable[[QWidget, str, str, str], Path | None]
-"""(parent, title, suggested path, filter) -> the chosen path, None when cancelled."""
-
-
-def ask_save_path(parent: QWidget, title: str, suggested: str, file_filter: str) -> Path | None:
-    """A save dialog."""
-    chosen, _ = QFileDialog.getSaveFileName(parent, title, suggested, file_filter)
-    return Path(chosen) if chosen else None
-
-
-def ask_open_path(parent: QWidget, title: str, suggested: str, file_filter: str) -> Path | None:
-    """An open dialog (the suite file must exist)."""
-    chosen, _ = QFileDialog.getOpenFileName(parent, title, suggested, file_filter)
-    return Path(chosen) if chosen else None
 
 
 class ReviewView(QWidget):

@@ -1,15 +1,12 @@
 """The Runs tab: a suite run's live progress and results, its history, comparison and export."""
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,24 +25,17 @@ from console.domain.suite_results import RunComparison, RunInfo
 from console.services.suite_runner import RunSummary
 from console.ui.case_detail import CaseDetail
 from console.ui.charts import TimeChart
+from console.ui.file_dialogs import ChoosePath, ask_save_path
 from console.ui.run_compare import RunCompareTable
 from console.ui.shadow_dialog import ShadowDialog
 from console.viewmodels.suite_runs import ExportFormat, SuiteRunsViewModel
 
 ROW_HEIGHT = 22
-SavePath = Callable[[QWidget, str, str], Path | None]
-"""(parent, suggested file name, filter) -> the chosen path, None when cancelled."""
 _EXPORTS = (
     (ExportFormat.JUNIT, "JUnit XML…", "junit.xml", "JUnit XML (*.xml)"),
     (ExportFormat.JSON, "JSON…", "run.json", "JSON (*.json)"),
     (ExportFormat.CSV, "CSV…", "run.csv", "CSV (*.csv)"),
 )
-
-
-def ask_save_path(parent: QWidget, suggested: str, file_filter: str) -> Path | None:
-    """A file dialog asking where to save."""
-    chosen, _ = QFileDialog.getSaveFileName(parent, "Export run", suggested, file_filter)
-    return Path(chosen) if chosen else None
 
 
 class RunsView(QWidget):
@@ -55,7 +45,7 @@ class RunsView(QWidget):
         self,
         model: SuiteRunsViewModel,
         *,
-        save_path: SavePath = ask_save_path,
+        save_path: ChoosePath = ask_save_path,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -289,7 +279,7 @@ class RunsView(QWidget):
         self.sections.setCurrentIndex(1)
 
     def _export(self, kind: ExportFormat, suggested: str, file_filter: str) -> None:
-        path = self.save_path(self, suggested, file_filter)
+        path = self.save_path(self, "Export run", suggested, file_filter)
         if path is not None:
             self.model.export(kind, path)
 

@@ -210,7 +210,7 @@ def test_export_writes_junit_json_and_csv(qtbot, open_demo, tmp_path: Path) -> N
     summary = run_from_card(qtbot, demo)
     asked: list[str] = []
 
-    def save_path(_parent: object, suggested: str, _filter: str) -> Path:
+    def save_path(_parent: object, _title: str, suggested: str, _filter: str) -> Path:
         asked.append(suggested)
         return tmp_path / suggested
 

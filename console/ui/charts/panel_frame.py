@@ -10,7 +10,6 @@ from typing import Protocol, runtime_checkable
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -21,6 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from console.ui.file_dialogs import ask_save_path
 
 PathChooser = Callable[[str, str, str], Path | None]
 """(dialog caption, suggested file name, file-type filter) -> the chosen path, or None."""
@@ -220,10 +221,7 @@ class PanelFrame(QFrame):
             self.report_error(f"{caption} failed", str(error))
 
     def _ask_for_path(self, caption: str, suggested: str, file_filter: str) -> Path | None:
-        chosen, _ = QFileDialog.getSaveFileName(
-            self, caption, str(Path.home() / suggested), file_filter
-        )
-        return Path(chosen) if chosen else None
+        return ask_save_path(self, caption, str(Path.home() / suggested), file_filter)
 
     def _show_error(self, title: str, message: str) -> None:
         QMessageBox.warning(self, title, message)
