@@ -95,9 +95,14 @@ def run_suite_command(args: argparse.Namespace, ctx: Context) -> int:
         suite = load_suite(args.suite)
     except SuiteError as exc:
         raise UsageError(str(exc)) from None
+    # The deployment's profile, read once: its endpoint and its redaction patterns.
+    profile = (
+        select_profile(ctx.store.load(), args.profile) if args.deployment is not None else None
+    )
     with ExitStack() as stack:
-        targets = _suite_targets(args, suite, ctx, stack)
-        return _execute_suite(args, suite, targets, ctx)
+        targets = _suite_targets(args, suite, profile, ctx, stack)
+        redactor = Redactor(profile.redaction_patterns if profile is not None else ())
+        return _execute_suite(args, suite, targets, redactor, ctx)
 
 
 def _check_suite_args(args: argparse.Namespace) -> None:
@@ -116,14 +121,18 @@ def _check_suite_args(args: argparse.Namespace) -> None:
 
 
 def _suite_targets(
-    args: argparse.Namespace, suite: Suite, ctx: Context, stack: ExitStack
+    args: argparse.Namespace,
+    suite: Suite,
+    profile: Profile | None,
+    ctx: Context,
+    stack: ExitStack,
 ) -> "list[RunTarget]":
     """Where the suite goes: --target, a profile's deployment, or the suite's providers."""
     from console.services.suite_runner import MissingApiKey, endpoint_target, suite_targets
 
     if args.target is not None:
         return [endpoint_target(args.target, args.model)]
-    if args.deployment is None:
+    if profile is None:
         if not suite.providers:
             raise UsageError(
                 f"{args.suite}: the suite names no provider; give --target URL --model M "
@@ -133,7 +142,6 @@ def _suite_targets(
             return suite_targets(suite, ctx.secrets)
         except MissingApiKey as exc:
             raise UsageError(str(exc)) from None
-    profile = select_profile(ctx.store.load(), args.profile)
     if profile.is_demo:
         return [_demo_target(args.deployment, profile, stack)]
     return [_endpoint_target(args.deployment, profile, ctx)]
@@ -174,17 +182,16 @@ def _demo_target(deployment: str, profile: Profile, stack: ExitStack) -> "RunTar
 
 
 def _execute_suite(
-    args: argparse.Namespace, suite: Suite, targets: "list[RunTarget]", ctx: Context
+    args: argparse.Namespace,
+    suite: Suite,
+    targets: "list[RunTarget]",
+    redactor: Redactor,
+    ctx: Context,
 ) -> int:
     from console.services.run_history import HistoryError, RunHistory
     from console.services.suite_export import failure_message, write_json, write_junit
     from console.services.suite_runner import RunOptions, SuiteRun
 
-    redactor = (
-        Redactor(select_profile(ctx.store.load(), args.profile).redaction_patterns)
-        if args.deployment is not None
-        else Redactor()
-    )
     try:
         history: RunHistory | None = RunHistory()
     except HistoryError as exc:
