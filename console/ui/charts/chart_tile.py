@@ -111,8 +111,9 @@ class ChartTile(LineChart):
             self._show_readout()
 
     def _show_readout(self) -> None:
-        bounds = self._lines.bounds()
-        span = bounds[1] - bounds[0] if bounds else 0.0
+        # The frame is cached per data and size: no scan of the lines at every mouse move.
+        frame = self.plot.frame()
+        span = frame.x_range[1] - frame.x_range[0] if frame is not None else 0.0
         self.readout.setText(
             self._lines.readout_html(self.unit, self._crosshair_x, span, is_dark(self.palette()))
         )
