@@ -160,7 +160,10 @@ class LiveDashboard:
         engine.panelChanged.connect(self._show)
 
     def start(self) -> None:
-        """Show the window and register every panel; each reports its own visibility."""
+        """Show the window and register every panel; each reports its own visibility.
+
+        A signal's panels are one phase group, as a dashboard's pinned charts are.
+        """
         self.window.show()
         for spec in self.specs:
             chart = self.charts[spec.panel_id]
@@ -168,6 +171,7 @@ class LiveDashboard:
                 spec.panel_id,
                 (spec.deployment, spec.signal, RANGE_S),
                 partial(self._fetch, spec),
+                (spec.signal, RANGE_S),
                 visible=False,
             )
             watch_visibility(chart, self._engine, spec.panel_id)

@@ -4,7 +4,9 @@ RefreshPlanner is the pure scheduling state behind the refresh engine; the clock
 in to every call that needs it. Panels subscribe to a query key; panels with equal keys
 share one request (coalesced) and a key never has two requests in flight. Each key keeps a
 phase slot in [0, interval) so that N keys refresh evenly over the interval instead of in
-one tick; a key's first fetch is due at once, because someone is waiting for it.
+one tick; a key's first fetch is due at once, because someone is waiting for it. Keys of
+one phase group share a slot: they refresh in the same tick, so that a backend can answer
+them with one request (the same signal of several deployments, say).
 """
 
 import hashlib
@@ -40,6 +42,7 @@ class Launch:
 @dataclass
 class _Key:
     slot: int
+    group: Hashable | None
     panels: list[str] = field(default_factory=list)
     seen_by: int = 0
     """How many of ``panels`` are visible (counted, not scanned: the planner asks often)."""
@@ -148,21 +151,34 @@ class RefreshPlanner:
         entry = self._keys.get(key)
         return entry is not None and entry.inflight is not None
 
-    def add(self, panel_id: str, key: Hashable, *, visible: bool, now: float) -> None:
-        """Subscribe a new panel to ``key``; ValueError if the panel id is taken."""
+    def add(
+        self,
+        panel_id: str,
+        key: Hashable,
+        *,
+        visible: bool,
+        now: float,
+        group: Hashable | None = None,
+    ) -> None:
+        """Subscribe a new panel to ``key``; ValueError if the panel id is taken.
+
+        A new key joins the phase slot of ``group`` (None: a slot of its own).
+        """
         if panel_id in self._panels:
             raise ValueError(f"panel {panel_id!r} is already refreshed")
         self._panels[panel_id] = _Panel(key, visible)
-        self._subscribe(panel_id, key, now)
+        self._subscribe(panel_id, key, now, group)
 
-    def set_key(self, panel_id: str, key: Hashable, *, now: float) -> list[int]:
+    def set_key(
+        self, panel_id: str, key: Hashable, *, now: float, group: Hashable | None = None
+    ) -> list[int]:
         """Move a panel to another key; returns the requests nobody waits for any more."""
         panel = self._panels[panel_id]
         if panel.key == key:
             return []
         cancelled = self._unsubscribe(panel_id, panel)
         panel.key = key
-        self._subscribe(panel_id, key, now)
+        self._subscribe(panel_id, key, now, group)
         return cancelled
 
     def remove(self, panel_id: str) -> list[int]:
@@ -271,10 +287,10 @@ class RefreshPlanner:
             self._keys[self._requests.pop(request)].inflight = None
         return cancelled
 
-    def _subscribe(self, panel_id: str, key: Hashable, now: float) -> None:
+    def _subscribe(self, panel_id: str, key: Hashable, now: float, group: Hashable | None) -> None:
         entry = self._keys.get(key)
         if entry is None:
-            entry = self._keys[key] = _Key(slot=self._free_slot(), due_at=now)
+            entry = self._keys[key] = _Key(self._slot_for(group), group, due_at=now)
         entry.panels.append(panel_id)
         if self._panels[panel_id].visible:
             entry.seen_by += 1
@@ -294,7 +310,12 @@ class RefreshPlanner:
         del self._requests[entry.inflight]
         return [entry.inflight]
 
-    def _free_slot(self) -> int:
+    def _slot_for(self, group: Hashable | None) -> int:
+        """The slot of ``group``'s keys, or the first slot no key holds."""
+        if group is not None:
+            for entry in self._keys.values():
+                if entry.group == group:
+                    return entry.slot
         taken = {entry.slot for entry in self._keys.values()}
         return next(slot for slot in range(len(taken) + 1) if slot not in taken)
 

@@ -1,7 +1,6 @@
 """The live chart of each pinned dashboard panel, fed by the profile's RefreshEngine."""
 
 import itertools
-from collections.abc import Hashable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
@@ -14,7 +13,7 @@ from console.ui.charts.chart_tile import ChartTile
 from console.ui.live_chart import show_chart_state
 from console.ui.panel_visibility import watch_visibility
 from console.viewmodels.pinned import pinned_annotations_query, pinned_query, pinned_unit
-from console.viewmodels.refresh import Fetch, RefreshEngine
+from console.viewmodels.refresh import Query, RefreshEngine
 
 DASHBOARD_WIDTH_PX = 1200
 """The width the panels' queries plan for: a column span's share of a typical window."""
@@ -66,8 +65,8 @@ class PinnedPanels(QObject):
         binding = _Binding(chart, self._engine, panel_id, panel)
         self._bindings[panel_id] = binding
         binding.destroyed.connect(lambda: self._forget(panel_id))
-        for engine_id, (key, fetch) in self._queries(panel_id, panel).items():
-            self._engine.add_panel(engine_id, key, fetch, visible=False)
+        for engine_id, query in self._queries(panel_id, panel).items():
+            self._engine.add_panel(engine_id, *query, visible=False)
             watch_visibility(chart, self._engine, engine_id)
         return chart
 
@@ -84,7 +83,7 @@ class PinnedPanels(QObject):
         for panel_id in list(self._bindings):
             self._forget(panel_id)
 
-    def _queries(self, panel_id: str, panel: PinnedPanel) -> dict[str, tuple[Hashable, Fetch]]:
+    def _queries(self, panel_id: str, panel: PinnedPanel) -> dict[str, Query]:
         width = max(200, DASHBOARD_WIDTH_PX * panel.column_span // GRID_COLUMNS)
         queries = {
             panel_id: pinned_query(

@@ -4,14 +4,14 @@ import contextlib
 import itertools
 import math
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 
 from console.domain.annotations import Annotation
 from console.domain.canary import CanaryComparison
 from console.services.detail import DETAIL_CHARTS, ChartData, ChartSpec, DetailService
-from console.viewmodels.refresh import Fetch, PanelState, RefreshEngine
+from console.viewmodels.refresh import PanelState, Query, RefreshEngine
 
 WIDTH_BUCKET_PX = 200
 """Chart widths are rounded up to this, so that resizing a window re-queries rarely and
@@ -73,8 +73,8 @@ class DetailViewModel(QObject):
         self._marked.connect(self._on_marked, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe = service.annotation_store.subscribe(self._relay_mark)
         self.destroyed.connect(self._unsubscribe)
-        for panel, (key, fetch) in self._queries().items():
-            engine.add_panel(self._prefix + panel, key, fetch, visible=visible)
+        for panel, query in self._queries().items():
+            engine.add_panel(self._prefix + panel, *query, visible=visible)
 
     @property
     def engine(self) -> RefreshEngine:
@@ -180,11 +180,11 @@ class DetailViewModel(QObject):
     def _requery(self) -> None:
         if self._disposed:
             return  # its fleet is gone: the view is about to go too
-        for panel, (key, fetch) in self._queries().items():
-            self._engine.set_query(self._prefix + panel, key, fetch)
+        for panel, query in self._queries().items():
+            self._engine.set_query(self._prefix + panel, *query)
         self.queryChanged.emit()
 
-    def _queries(self) -> dict[str, tuple[Hashable, Fetch]]:
+    def _queries(self) -> dict[str, Query]:
         profile, deployment, range_s, width = (
             self._profile,
             self._deployment,
@@ -197,9 +197,8 @@ class DetailViewModel(QObject):
             for chart_id in self._charts
         }
         queries[_ANNOTATIONS] = annotations_query(service, profile, deployment, range_s, width)
-        queries[_CANARY] = (
-            ("canary", profile, deployment),
-            lambda: service.canary(deployment),
+        queries[_CANARY] = Query(
+            ("canary", profile, deployment), lambda: service.canary(deployment)
         )
         return queries
 
@@ -231,9 +230,9 @@ def chart_query(
     chart_id: str,
     range_s: float,
     width_px: int,
-) -> tuple[Hashable, Fetch]:
-    """The RefreshEngine key and fetch of one detail chart (dashboards reuse them to share
-    the request with an open detail view)."""
+) -> Query:
+    """The RefreshEngine query of one detail chart (dashboards reuse it to share the request
+    with an open detail view); the same chart of every deployment is one phase group."""
     width = width_bucket(width_px)
 
     async def fetch() -> ChartData:
@@ -244,15 +243,17 @@ def chart_query(
             raise data.failure
         return data
 
-    return ("chart", profile, deployment, chart_id, range_s, width), fetch
+    group = ("chart", profile, chart_id, range_s, width)
+    return Query(("chart", profile, deployment, chart_id, range_s, width), fetch, group)
 
 
 def annotations_query(
     service: DetailService, profile: str, deployment: str, range_s: float, width_px: int
-) -> tuple[Hashable, Fetch]:
-    """The RefreshEngine key and fetch of a deployment's chart annotations (shared alike)."""
+) -> Query:
+    """The RefreshEngine query of a deployment's chart annotations (shared and grouped alike)."""
     width = width_bucket(width_px)
-    return (
+    return Query(
         ("annotations", profile, deployment, range_s, width),
         lambda: service.annotations(deployment, range_s, width),
+        ("annotations", profile, range_s, width),
     )

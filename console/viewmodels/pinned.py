@@ -1,14 +1,13 @@
 """Live data of pinned dashboard panels: the RefreshEngine query of each kind of panel."""
 
 import time
-from collections.abc import Hashable
 
 from console.config.settings import PanelKind, PinnedPanel
 from console.domain.timerange import TimeRange
 from console.services.detail import CHARTS_BY_ID, ChartData, DetailService
 from console.services.explore import ExploreService
 from console.viewmodels.detail import annotations_query, chart_query, width_bucket
-from console.viewmodels.refresh import Fetch
+from console.viewmodels.refresh import Query
 
 MAX_PINNED_SERIES = 200
 """A pinned Explore query draws at most this many series (like the Explore graph)."""
@@ -23,8 +22,8 @@ def pinned_query(
     explore: ExploreService,
     range_s: float,
     width_px: int,
-) -> tuple[Hashable, Fetch]:
-    """The engine key and fetch of a pinned panel; a detail chart shares the detail's key."""
+) -> Query:
+    """The engine query of a pinned panel; a detail chart shares the detail's key."""
     if panel.kind is not PanelKind.PROMQL:
         assert panel.deployment is not None and panel.chart is not None  # validated
         return chart_query(detail, profile, panel.deployment, panel.chart, range_s, width_px)
@@ -41,12 +40,12 @@ def pinned_query(
         lines = {s.name: (s.timestamps, s.values) for s in shown}
         return ChartData(PROMQL_CHART_ID, lines, note=note)
 
-    return ("promql", profile, expr, range_s, width), fetch
+    return Query(("promql", profile, expr, range_s, width), fetch)
 
 
 def pinned_annotations_query(
     panel: PinnedPanel, *, profile: str, detail: DetailService, range_s: float, width_px: int
-) -> tuple[Hashable, Fetch] | None:
+) -> Query | None:
     """The annotations of a pinned deployment chart (None for PromQL: no deployment)."""
     if panel.deployment is None:
         return None

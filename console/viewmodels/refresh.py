@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -21,6 +21,15 @@ Fetch = Callable[[], Coroutine[Any, Any, object]]
 
 PAUSED_MESSAGE = "paused: backend unavailable"
 LOADING_MESSAGE = "Loading…"
+
+
+class Query(NamedTuple):
+    """A panel's query: its key, its fetch and its phase group (see add_panel)."""
+
+    key: Hashable
+    fetch: Fetch
+    group: Hashable | None = None
+
 
 _log = logging.getLogger(__name__)
 _Result = tuple[object, bytes | None]
@@ -99,21 +108,33 @@ class RefreshEngine(QObject):
         return self._planner.paused
 
     def add_panel(
-        self, panel_id: str, key: Hashable, fetch: Fetch, *, visible: bool = True
+        self,
+        panel_id: str,
+        key: Hashable,
+        fetch: Fetch,
+        group: Hashable | None = None,
+        *,
+        visible: bool = True,
     ) -> None:
-        """Refresh ``panel_id`` with ``fetch``; equal keys share one request and its result."""
-        self._planner.add(panel_id, key, visible=visible, now=self._clock())
+        """Refresh ``panel_id`` with ``fetch``; equal keys share one request and its result.
+
+        Keys of one ``group`` refresh in the same tick, so that the backend can answer them
+        with one shared request (SharedRanges); groups spread over the interval.
+        """
+        self._planner.add(panel_id, key, visible=visible, now=self._clock(), group=group)
         self._fetches[panel_id] = fetch
         self._shown[panel_id] = self._joined(panel_id, key)
         self._pump()
 
-    def set_query(self, panel_id: str, key: Hashable, fetch: Fetch) -> None:
+    def set_query(
+        self, panel_id: str, key: Hashable, fetch: Fetch, group: Hashable | None = None
+    ) -> None:
         """Give a panel a new query (e.g. a new range); results of its old key are dropped."""
         old_key = self._planner.key_of(panel_id)
         self._fetches[panel_id] = fetch
         if key == old_key:
             return
-        self._cancel(self._planner.set_key(panel_id, key, now=self._clock()))
+        self._cancel(self._planner.set_key(panel_id, key, now=self._clock(), group=group))
         self._show(panel_id, self._joined(panel_id, key))
         self._pump()
 

@@ -192,6 +192,47 @@ def test_with_the_default_maximum_fifty_panels_still_spread_after_loading() -> N
     assert busiest <= 2 and loaded < T
 
 
+def test_keys_of_one_phase_group_refresh_in_the_same_tick_and_groups_spread() -> None:
+    planner = RefreshPlanner(T)
+    for signal in range(5):
+        for deployment in range(10):
+            planner.add(
+                f"d{deployment}/s{signal}",
+                (deployment, signal),
+                visible=True,
+                now=0.0,
+                group=("signal", signal),
+            )
+
+    launches = simulate(planner, 0.0, 10 * T, latency_s=0.01)
+
+    later = [(t, key) for t, key in launches if t > 2 * T]
+    ticks_of = {signal: {t for t, key in later if key[1] == signal} for signal in range(5)}
+    for signal, ticks in ticks_of.items():
+        # Every launch of a signal falls within the 10 ms the maximum of 8 in flight allows.
+        cycles = sorted(ticks)
+        clusters = [t for i, t in enumerate(cycles) if i == 0 or t - cycles[i - 1] > 0.5]
+        assert len(clusters) == len({math.floor(t / T) for t in cycles}), (signal, cycles)
+    phases = sorted(min(ticks) % T for ticks in ticks_of.values())
+    assert min(np.diff(phases)) >= T / 10  # five groups, spread over the interval
+
+
+def test_a_new_key_joins_the_phase_of_its_group_after_its_first_load() -> None:
+    planner = RefreshPlanner(T)
+    planner.add("a", "k0", visible=True, now=0.0, group="g")
+    planner.add("b", "other", visible=True, now=0.0)
+    for launch in planner.take_due(0.0):
+        planner.finished(launch.request, Outcome.OK, now=0.0)
+    planner.add("c", "k1", visible=True, now=1.0, group="g")
+    (first,) = planner.take_due(1.0)
+    assert first.key == "k1"  # loads at once
+    planner.finished(first.request, Outcome.OK, now=1.0)
+
+    due = {t: launched_keys(planner.take_due(t)) for t in (T / 2, T)}
+
+    assert due == {T / 2: ["other"], T: ["k0", "k1"]}
+
+
 @given(st.integers(min_value=1, max_value=300))
 def test_the_first_n_phase_slots_are_never_closer_than_half_of_one_nth(n: int) -> None:
     phases = sorted(phase_fraction(slot) for slot in range(n))
