@@ -30,6 +30,7 @@ from console.backends.presets import (
     render,
 )
 from console.backends.protocol import BuildInfo, EngineChoice
+from console.backends.range_tails import RangeTails
 from console.backends.shared_ranges import SharedRanges
 from console.domain.fleet import DeploymentInfo
 from console.domain.histograms import PRESET_HISTOGRAMS, HistogramSeries, from_cumulative
@@ -203,6 +204,7 @@ class PrometheusBackend:
         version_label: str,
         scrape_interval_s: float,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
         self.scrape_interval_s = scrape_interval_s
@@ -224,6 +226,7 @@ class PrometheusBackend:
         self._shared_histories: SharedRanges[dict[str, list[RangeSeries]]] = SharedRanges(
             clock, scrape_interval_s / 3
         )
+        self._tails = RangeTails(wall_clock, settle_s=4 * scrape_interval_s)
 
     @property
     def client(self) -> PrometheusClient:
@@ -322,6 +325,22 @@ class PrometheusBackend:
         return {key: series for key, series in found.items() if key.deployment == deployment}
 
     async def _range(
+        self,
+        signal: Signal,
+        plan: RangePlan,
+        window_s: float,
+        by_version: bool,
+        deployments: frozenset[str] | None,
+    ) -> dict[SeriesKey, Series]:
+        """The answer for ``plan``: only its tail is fetched when a slid plan was (range_tails)."""
+        query = (signal, window_s, by_version, deployments, plan.step, plan.end - plan.start)
+        asked_at = self._tails.now()
+        tail = self._tails.tail(query, plan, asked_at)
+        fetched = plan if tail is None else tail.plan
+        answer = await self._fetch_range(signal, fetched, window_s, by_version, deployments)
+        return self._tails.keep(query, plan, answer, asked_at=asked_at, tail=tail)
+
+    async def _fetch_range(
         self,
         signal: Signal,
         plan: RangePlan,
