@@ -8,7 +8,8 @@ in 20 ms) and a shown RunsView takes the batched rows. Target: max <= 50 ms.
 Each run is preceded by the same suite on the same I/O loop with nothing on the GUI side
 (``runner_only``): the stall the runner alone causes in the process is the floor. Both are
 measured twice: as the process is, and after ``gc.freeze()`` (``_gc_frozen``), because the
-largest stalls are gen-2 garbage collections walking every Qt/pyqtgraph wrapper object.
+largest stalls were gen-2 garbage collections walking every Qt/pyqtgraph wrapper object
+(a run now defers them to its end: console/services/gc_policy.py).
 Run: `python -m benchmarks.suite_stall`.
 """
 

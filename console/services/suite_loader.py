@@ -31,12 +31,10 @@ assertion value, and any inline secret (``apiKey``, ``api_key``, an ``Authorizat
 The error text never contains a secret's value.
 """
 
-import gc
 import hashlib
 import json
 import math
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
@@ -61,6 +59,7 @@ from console.domain.suite import (
     template_variables,
 )
 from console.services.assertions import PROMPT_VARIABLE, check_spec, sensitivity_config
+from console.services.gc_policy import no_collection
 
 RESOURCES_PACKAGE = "sre_console_resources"
 DEFAULT_SUITE = "smoke.yaml"
@@ -120,32 +119,18 @@ def load_suite(path: Path | str) -> Suite:
 
 def parse_suite(text: str, *, file: str = "<suite>", base_dir: Path | None = None) -> Suite:
     """The suite in YAML ``text``; ``file`` names it in errors, ``base_dir`` anchors file://."""
-    with _no_cycle_collection():
-        root = _compose(text, file)
-        reader = _Reader(file=file, base_dir=base_dir)
-        suite = reader.suite(root)
+    with no_collection():  # the YAML nodes are gone before the collector is back
+        suite, referenced = _read(text, file, base_dir)
     digest = hashlib.sha256(text.encode("utf-8"))
-    for reference, content in reader.referenced:
+    for reference, content in referenced:
         digest.update(b"\0" + reference.encode("utf-8") + b"\0" + content.encode("utf-8"))
     return replace(suite, sha256=digest.hexdigest(), source=file)
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a suite is read.
-
-    Reading a 1,000-case suite allocates a burst of some 100,000 acyclic nodes and marks;
-    the collections that burst triggers walk the whole heap with the GIL held, which froze
-    the window for 100-170 ms at the start of a run (benchmarks.suite_stall). Reference
-    counting frees the nodes all the same.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+def _read(text: str, file: str, base_dir: Path | None) -> tuple[Suite, list[tuple[str, str]]]:
+    """The suite and the files it references (path, text); its YAML nodes die on return."""
+    reader = _Reader(file=file, base_dir=base_dir)
+    return reader.suite(_compose(text, file)), reader.referenced
 
 
 def _compose(text: str, file: str) -> Node:

@@ -68,6 +68,7 @@ from console.services.assertions import (
     evaluate_case,
     extra_requests,
 )
+from console.services.gc_policy import no_full_collection
 
 DEFAULT_CONCURRENCY = 8
 API_KEY_FIELD = "token"
@@ -287,6 +288,10 @@ class SuiteRun:
         if self._loop is not None:
             raise RuntimeError("a SuiteRun runs once")
         self._loop = asyncio.get_running_loop()
+        with no_full_collection():  # the records live on: no walk of the heap per thousand
+            return await self._run(on_progress)
+
+    async def _run(self, on_progress: ProgressCallback | None) -> RunSummary:
         info = self._info()
         run_id = self._history.start_run(info) if self._history is not None else None
         # Each worker has its own connection pool per target: httpcore's pool bookkeeping

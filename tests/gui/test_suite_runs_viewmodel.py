@@ -1,5 +1,6 @@
 """SuiteRunsViewModel: batched progress, the failure filter, a run that cannot start."""
 
+import gc
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from console.services.annotations import AnnotationStore
 from console.services.run_history import RunHistory
 from console.services.suite_runner import RunOptions
 from console.services.suite_targets import SuiteTargets
+from console.viewmodels import suite_runs
 from console.viewmodels.suite_runs import FLUSH_INTERVAL_MS, SuiteRunsViewModel
 from tests.support.openai_server import OpenAIServer
 from tests.support.suites import many_cases
@@ -65,6 +67,32 @@ def test_progress_reaches_the_gui_in_batches_at_most_twenty_a_second(qtbot, mode
     assert rows == {"FAILED"}
     tooltip = model.failures.index(0, 2).data(Qt.ItemDataRole.ToolTipRole)
     assert "icontains" in tooltip
+
+
+def test_rows_join_the_table_a_budget_a_turn_and_all_are_there_at_the_end(
+    qtbot, model, monkeypatch
+) -> None:
+    monkeypatch.setattr(suite_runs, "ROWS_BUDGET_MS", 0)  # one row a turn of the event loop
+    threshold = gc.get_threshold()
+    waiting: list[int] = []
+    full_threshold: list[int] = []
+
+    def on_progress(done: int, _planned: int) -> None:
+        waiting.append(done - model.results.rowCount())
+        full_threshold.append(gc.get_threshold()[2])
+
+    model.progressed.connect(on_progress)
+    with qtbot.waitSignal(model.finished, timeout=60_000):
+        model.start("chat")
+    assert max(waiting) > 1  # a batch's other records waited for the next turns
+    assert waiting[-1] == 0
+    results = model.results
+    assert results.rowCount() == CASES
+    assert {results.record(r).index for r in range(CASES)} == set(range(CASES))
+    assert all(results.index(r, 1).data() == results.record(r).title for r in range(CASES))
+    # No full garbage collection while the rows stream in; the usual ones once they are in.
+    assert min(full_threshold) > 1_000_000
+    assert gc.get_threshold() == threshold
 
 
 def test_a_run_that_cannot_start_says_why(qtbot, model) -> None:

@@ -1,6 +1,7 @@
 """The suite runner against loopback endpoints: records, concurrency, extras, cancel, DEMO."""
 
 import asyncio
+import gc
 import math
 import threading
 from collections.abc import Iterator, Sequence
@@ -129,6 +130,20 @@ def test_concurrency_is_bounded_and_reached(server: OpenAIServer) -> None:
     )
     assert summary.tally.passed == 16
     assert server.max_in_flight == 4
+
+
+def test_full_collections_wait_until_the_run_ends(server: OpenAIServer) -> None:
+    threshold = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+
+    async def go() -> RunSummary:
+        run = SuiteRun(many_cases(3), [endpoint_target(server.base_url, "m")])
+        return await run.run(lambda _progress: during.append(gc.get_threshold()))
+
+    assert asyncio.run(go()).tally.passed == 3
+    assert len(during) == 3
+    assert all(t[:2] == threshold[:2] and t[2] > 1_000_000 for t in during)
+    assert gc.get_threshold() == threshold
 
 
 def test_repeat_overrides_the_suite_and_every_repeat_is_recorded(server: OpenAIServer) -> None:
