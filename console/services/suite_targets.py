@@ -35,21 +35,29 @@ def profile_endpoint_target(
     profile: Profile, endpoint: ModelEndpoint, secrets: SecretStore
 ) -> RunTarget:
     """The target of ``endpoint``, its key read from the keyring; MissingApiKey."""
-    key = None
-    if endpoint.api_key_ref is not None:
-        key = secrets.get(endpoint.api_key_ref, API_KEY_FIELD)
-        if key is None:
-            raise MissingApiKey(
-                f"deployment {endpoint.deployment!r}: no key in the keyring entry "
-                f"{endpoint.api_key_ref}:{API_KEY_FIELD} (service sre-console)"
-            )
     return endpoint_target(
         endpoint.base_url,
         endpoint.model,
-        api_key=key,
+        api_key=endpoint_api_key(endpoint, secrets),
         profile=profile.name,
         deployment=endpoint.deployment,
     )
+
+
+def endpoint_api_key(endpoint: ModelEndpoint, secrets: SecretStore) -> str | None:
+    """The API key of ``endpoint`` from the keyring (None without a key reference).
+
+    MissingApiKey when the endpoint names a keyring entry that holds no key.
+    """
+    if endpoint.api_key_ref is None:
+        return None
+    key = secrets.get(endpoint.api_key_ref, API_KEY_FIELD)
+    if key is None:
+        raise MissingApiKey(
+            f"deployment {endpoint.deployment!r}: no key in the keyring entry "
+            f"{endpoint.api_key_ref}:{API_KEY_FIELD} (service sre-console)"
+        )
+    return key
 
 
 class SuiteTargets:
@@ -110,9 +118,7 @@ class SuiteTargets:
                 raise NoEndpoint("the candidate needs a base URL such as http://host:8000/v1")
             base_url = self._demo_server().base_url
         endpoint = self._profile.endpoint(deployment)
-        key = None
-        if endpoint is not None and endpoint.api_key_ref is not None:
-            key = profile_endpoint_target(self._profile, endpoint, self._secrets).api_key
+        key = None if endpoint is None else endpoint_api_key(endpoint, self._secrets)
         return endpoint_target(
             base_url, model, api_key=key, profile=self._profile.name, deployment=deployment
         )
