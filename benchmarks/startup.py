@@ -57,6 +57,9 @@ def main() -> None:
             "SRE_CONSOLE_CONFIG_DIR": str(root / "config"),
             "SRE_CONSOLE_DATA_DIR": str(root / "data"),
         }
+        # An installed console starts from compiled bytecode (pip compiles it on install):
+        # the CLI call below writes what is missing, instead of every run compiling again.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         progress(f"starting an exporter of {DEPLOYMENTS} deployments and a real Prometheus")
         with (
             Exporter(synthetic_fleet(DEPLOYMENTS), history_s=420) as exporter,

@@ -41,12 +41,18 @@ _FORMATS = {
 
 
 def repolish(widget: QWidget, name: str, value: str) -> None:
-    """Set a dynamic property that QSS selectors use, restyling only when it changes."""
+    """Set a dynamic property that QSS selectors use, restyling only when it changes.
+
+    A widget not yet polished (a new card before its first show) takes the property when
+    it is polished: restyling it now would only double the work.
+    """
     if widget.property(name) == value:
         return
     widget.setProperty(name, value)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
+    if widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished):
+        style = widget.style()
+        style.unpolish(widget)
+        style.polish(widget)
 
 
 class DeploymentCard(QFrame):

@@ -117,10 +117,17 @@ class FleetViewModel(QObject):
         """When the last refresh outcome (success or failure) was applied."""
         return self._last_refresh
 
-    def start(self) -> None:
-        """Refresh now, then every refresh interval unless paused."""
+    def start(self, first: "concurrent.futures.Future[FleetSnapshot] | None" = None) -> None:
+        """Refresh now, then every refresh interval unless paused.
+
+        ``first``: a snapshot of the current range already in flight (started on the I/O
+        loop as the profile opened), taken as the first refresh.
+        """
         self._started = True
-        self._request()
+        if first is None:
+            self._request()
+        else:
+            self._track(first)
         if not self._paused:
             self._tick.start()
         self._staleness.start()
@@ -178,8 +185,10 @@ class FleetViewModel(QObject):
     def _request(self) -> None:
         if self._inflight is not None:
             return  # never two requests in flight: this tick is skipped
+        self._track(self._runner.submit(self._service.snapshot(self._range_s)))
+
+    def _track(self, future: "concurrent.futures.Future[FleetSnapshot]") -> None:
         generation = self._generation
-        future = self._runner.submit(self._service.snapshot(self._range_s))
         self._inflight = future
         self._set_busy(True)
         self._relay.deliver(future, lambda done: self._on_done(generation, done))

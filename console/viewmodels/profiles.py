@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QObject, Signal
 
@@ -24,6 +24,7 @@ from console.config.settings import (
     UiSettings,
 )
 from console.config.store import ConfigError, ConfigStore
+from console.domain.fleet import FleetSnapshot
 from console.qtbridge.relay import FutureRelay
 from console.qtbridge.runner import AsyncRunner
 from console.services.annotations import AnnotationStore
@@ -101,7 +102,7 @@ class ProfilesViewModel(QObject):
             self._settings = Settings()
         self._relay = FutureRelay(self)
         self._active: Profile | None = None
-        self._opening: concurrent.futures.Future[FleetService] | None = None
+        self._opening: concurrent.futures.Future[_Opened] | None = None
         self._service: FleetService | None = None
         self._fleet: FleetViewModel | None = None
         self._engine: RefreshEngine | None = None
@@ -304,20 +305,20 @@ class ProfilesViewModel(QObject):
         self._dispose_fleet()
         self._active = profile
         self._open_error = None
-        opening = self._runner.submit(_open(self._open_service, profile, self._secrets))
+        opening = self._runner.submit(
+            _open(self._open_service, profile, self._secrets, self.ui.range_s)
+        )
         self._opening = opening
         self._relay.deliver(opening, lambda done: self._on_opened(done, profile))
         self._remember(dataclasses.replace(self.ui, last_profile=name))
         self.fleetChanged.emit()
 
-    def _on_opened(
-        self, future: "concurrent.futures.Future[FleetService]", profile: Profile
-    ) -> None:
+    def _on_opened(self, future: "concurrent.futures.Future[_Opened]", profile: Profile) -> None:
         if future is not self._opening:
             return  # superseded: _dispose_fleet closes it
         self._opening = None
         try:
-            self._service = future.result()
+            self._service = future.result().service
         except _OPEN_ERRORS as exc:
             self._open_error = str(exc)
         except Exception as exc:
@@ -378,7 +379,7 @@ class ProfilesViewModel(QObject):
             self._fleet.changed.connect(self._check_keyring_once)
             if self._actions is not None:
                 self._fleet.changed.connect(self._actions.prepare)
-            self._fleet.start()
+            self._fleet.start(future.result().first)
 
     def _check_keyring_once(self) -> None:
         # Finding the OS keyring takes 0.1-0.35 s of imports and D-Bus calls: it runs on the
@@ -546,8 +547,19 @@ async def _keyring_status(secrets: SecretStore) -> tuple[bool, str, str]:
     return secrets.available, secrets.backend_name, secrets.unavailable_reason()
 
 
-async def _open(opener: FleetOpener, profile: Profile, secrets: SecretStore) -> FleetService:
-    return opener(profile, secrets)
+class _Opened(NamedTuple):
+    service: FleetService
+    first: "concurrent.futures.Future[FleetSnapshot]"
+    """The first snapshot, started on the I/O loop as soon as the service opened: it runs
+    while the GUI thread is still building the window instead of after it."""
+
+
+async def _open(
+    opener: FleetOpener, profile: Profile, secrets: SecretStore, range_s: float
+) -> _Opened:
+    service = opener(profile, secrets)
+    loop = asyncio.get_running_loop()
+    return _Opened(service, asyncio.run_coroutine_threadsafe(service.snapshot(range_s), loop))
 
 
 async def _both(
@@ -559,11 +571,12 @@ async def _both(
         await asyncio.wrap_future(second)
 
 
-async def _close_when_open(opening: "concurrent.futures.Future[FleetService]") -> None:
+async def _close_when_open(opening: "concurrent.futures.Future[_Opened]") -> None:
     try:
-        service = await asyncio.wrap_future(opening)
+        service, first = await asyncio.wrap_future(opening)
     except Exception:
         return  # it never opened, so there is nothing to close
+    first.cancel()
     await service.backend.aclose()
 
 
