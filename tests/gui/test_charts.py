@@ -160,6 +160,24 @@ def test_downsampling_and_clip_to_view_are_on(make_chart) -> None:
     assert opts["clipToView"] is True
 
 
+def test_a_long_line_is_drawn_peak_downsampled_keeping_its_extremes(make_chart, qtbot) -> None:
+    chart = make_chart()
+    values = np.sin(np.arange(100_000) / 50.0)
+    values[12_345], values[67_890] = 7.0, -7.0
+    chart.set_lines({"v7": (times(100_000), values)})
+    curve = curves(chart)["v7"]
+
+    def drawn() -> tuple[np.ndarray, np.ndarray]:
+        x, y = curve.getData()
+        assert x is not None and y is not None
+        return x, y
+
+    qtbot.waitUntil(lambda: drawn()[0].size < 10_000)
+    x, y = drawn()
+    assert y.max() == 7.0 and y.min() == -7.0  # peaks survive
+    assert np.all(np.diff(x) >= 0)
+
+
 def test_mismatched_arrays_are_refused_with_the_line_name(make_chart) -> None:
     chart = make_chart()
     chart.set_lines({"v7": (times(3), np.ones(3))})

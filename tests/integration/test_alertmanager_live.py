@@ -28,6 +28,7 @@ from console.services.audit_log import AuditFilter, AuditLog
 from tests.integration.conftest import Cli, or_fail
 from tests.support.alerting import alerting_prometheus, alertmanager
 from tests.support.exporter import DeploymentSpec, Exporter
+from tests.support.prometheus_backend import labelled_backend
 from tests.support.servers import MetricsServer, ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -231,19 +232,8 @@ def test_ack_silences_exactly_the_alert_and_expires_when_the_rule_stops(
 
 def test_open_alerts_reads_the_profiles_alertmanager(stack: Stack) -> None:
     async def scenario() -> str:
-        from console.backends.prometheus import PrometheusBackend
-
         profile = profile_of(stack)
-        metrics = PrometheusBackend(
-            HttpJsonClient(HttpTarget(stack.prometheus.url)),
-            name="live",
-            preset="vllm",
-            overrides={},
-            info_metric="model_info",
-            deployment_label="deployment",
-            version_label="version",
-            scrape_interval_s=1.0,
-        )
+        metrics = labelled_backend(HttpJsonClient(HttpTarget(stack.prometheus.url)), name="live")
         service = open_alerts(profile, SecretStore.session_only(), metrics)
         try:
             status = await service.check()

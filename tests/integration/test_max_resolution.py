@@ -21,6 +21,7 @@ from console.backends.prometheus import PrometheusBackend, RangeSeries
 from console.domain.series import Series, SeriesKey
 from console.domain.signals import Signal
 from console.domain.timerange import MAX_POINTS_PER_SERIES, RangePlan, TimeRange, plan_range
+from tests.support.prometheus_backend import labelled_backend
 from tests.support.servers import MetricsServer
 
 pytestmark = pytest.mark.integration
@@ -51,16 +52,8 @@ def run_on(server: MetricsServer, use: Callable[[PrometheusBackend], Awaitable[T
     """``use(backend)`` on a fresh backend for ``server``, closed afterwards."""
 
     async def main() -> T:
-        backend = PrometheusBackend(
-            HttpJsonClient(HttpTarget(server.url, retries=0)),
-            name=server.name,
-            preset="vllm",
-            overrides={},
-            info_metric="model_info",
-            deployment_label="deployment",
-            version_label="version",
-            scrape_interval_s=SCRAPE_INTERVAL_S,
-        )
+        http = HttpJsonClient(HttpTarget(server.url, retries=0))
+        backend = labelled_backend(http, name=server.name, scrape_interval_s=SCRAPE_INTERVAL_S)
         try:
             return await use(backend)
         finally:

@@ -20,6 +20,7 @@ from console.backends.range_tails import SETTLE_MIN_S
 from console.domain.series import Series, SeriesKey
 from console.domain.signals import Signal
 from console.domain.timerange import RangePlan
+from tests.support.prometheus_backend import labelled_backend
 from tests.support.servers import MetricsServer
 
 pytestmark = pytest.mark.integration
@@ -31,17 +32,8 @@ WINDOW_S = 60.0
 
 
 def backend_for(server: MetricsServer, wall_clock: list[float]) -> PrometheusBackend:
-    return PrometheusBackend(
-        HttpJsonClient(HttpTarget(server.url, retries=0)),
-        name=server.name,
-        preset="vllm",
-        overrides={},
-        info_metric="model_info",
-        deployment_label="deployment",
-        version_label="version",
-        scrape_interval_s=1.0,
-        wall_clock=lambda: wall_clock[0],
-    )
+    http = HttpJsonClient(HttpTarget(server.url, retries=0))
+    return labelled_backend(http, name=server.name, wall_clock=lambda: wall_clock[0])
 
 
 def test_a_slid_range_fetches_its_tail_and_equals_a_whole_fetch(

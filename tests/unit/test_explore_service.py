@@ -13,10 +13,10 @@ import pytest
 from console.backends._http import HttpJsonClient, HttpTarget
 from console.backends.demo import DemoBackend
 from console.backends.errors import BadQuery, NotSupported, ServerError
-from console.backends.prometheus import PrometheusBackend
 from console.domain.promql_completion import CandidateKind, ContextKind, MetricInfo, context_at
 from console.domain.timerange import MAX_POINTS_PER_SERIES, TimeRange
 from console.services.explore import UNSUPPORTED, ExploreService, series_name
+from tests.support.prometheus_backend import labelled_backend
 
 NOW = 1_700_000_000.0
 SCRAPE_S = 15.0
@@ -101,16 +101,7 @@ def service_over(
         HttpTarget(base_url="http://prom.test", retries=0),
         transport=transport or httpx.MockTransport(fake),
     )
-    backend = PrometheusBackend(
-        http,
-        name="prod",
-        preset=None,
-        overrides={},
-        info_metric="model_info",
-        deployment_label="deployment",
-        version_label="version",
-        scrape_interval_s=SCRAPE_S,
-    )
+    backend = labelled_backend(http, name="prod", preset=None, scrape_interval_s=SCRAPE_S)
     return ExploreService(backend, clock=clock)
 
 

@@ -22,6 +22,7 @@ from console.domain.fleet import DeploymentInfo
 from console.domain.series import Series, SeriesKey
 from console.domain.signals import Signal
 from console.domain.timerange import RangePlan, TimeRange, plan_range
+from tests.support.prometheus_backend import labelled_backend
 
 BASE = "http://prom.test"
 INFO = "max by (deployment, version) (model_info)"
@@ -114,14 +115,11 @@ def backend(
     clock: Callable[[], float] | None = None,
 ) -> PrometheusBackend:
     extra = {"clock": clock} if clock else {}
-    return PrometheusBackend(
+    return labelled_backend(
         http_client(server),
         name="prod",
         preset=preset,
-        overrides=overrides or {},
-        info_metric="model_info",
-        deployment_label="deployment",
-        version_label="version",
+        overrides=overrides,
         scrape_interval_s=15.0,
         **extra,
     )
@@ -788,16 +786,8 @@ def test_attributes_and_aclose() -> None:
         async def aclose(self) -> None:
             closed.append(True)
 
-    prom = PrometheusBackend(
-        HttpJsonClient(HttpTarget(BASE), transport=Transport(FakePrometheus())),
-        name="prod-eu",
-        preset="vllm",
-        overrides={},
-        info_metric="model_info",
-        deployment_label="deployment",
-        version_label="version",
-        scrape_interval_s=30.0,
-    )
+    http = HttpJsonClient(HttpTarget(BASE), transport=Transport(FakePrometheus()))
+    prom = labelled_backend(http, name="prod-eu", scrape_interval_s=30.0)
     assert (prom.name, prom.scrape_interval_s) == ("prod-eu", 30.0)
     run(prom.aclose())
     assert closed == [True]
