@@ -11,7 +11,8 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -104,6 +105,7 @@ class ReviewQueue:
         self.path = path if path is not None else data_dir() / DB_FILE
         self._clock = clock
         self._lock = threading.Lock()
+        self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -116,9 +118,19 @@ class ReviewQueue:
             raise ReviewError(f"cannot open the review queue {self.path}: {exc}") from None
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database; later calls raise ReviewError (not sqlite3's error)."""
         with self._lock:
+            self._closed = True
             self._db.close()
+
+    @contextmanager
+    def _open_db(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held by this thread; ReviewError once the queue is closed (a
+        load still on its way when the profile closes)."""
+        with self._lock:
+            if self._closed:
+                raise ReviewError(f"the review queue {self.path} is closed")
+            yield self._db
 
     def enqueue(self, profile: str, records: Iterable[LogRecord], threshold: float) -> int:
         """Queue the records below ``threshold`` not queued before; how many were added."""
@@ -142,15 +154,15 @@ class ReviewQueue:
         ]
         if not rows:
             return 0
-        with self._lock, self._db:
-            before = self._db.total_changes
-            self._db.executemany(
+        with self._open_db() as db, db:
+            before = db.total_changes
+            db.executemany(
                 "INSERT OR IGNORE INTO review_items (profile, record_key, deployment, version, "
                 "model, timestamp_ns, prompt, output, confidence, threshold, queued_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            return self._db.total_changes - before
+            return db.total_changes - before
 
     def items(
         self,
@@ -176,14 +188,14 @@ class ReviewQueue:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+        with self._open_db() as db:
+            rows = db.execute(sql, args).fetchall()
         return [_item(row) for row in rows]
 
     def get(self, profile: str, record_key: str) -> ReviewItem | None:
         """One item, if queued."""
-        with self._lock:
-            row = self._db.execute(
+        with self._open_db() as db:
+            row = db.execute(
                 f"SELECT {_COLUMNS} FROM review_items WHERE profile = ? AND record_key = ?",
                 (profile, record_key),
             ).fetchone()
@@ -191,8 +203,8 @@ class ReviewQueue:
 
     def pending_count(self, profile: str) -> int:
         """How many items of the profile wait for a verdict."""
-        with self._lock:
-            (count,) = self._db.execute(
+        with self._open_db() as db:
+            (count,) = db.execute(
                 "SELECT COUNT(*) FROM review_items WHERE profile = ? AND verdict IS NULL",
                 (profile,),
             ).fetchone()
@@ -202,8 +214,8 @@ class ReviewQueue:
         self, profile: str, record_key: str, verdict: Verdict, *, note: str = "", reviewer: str
     ) -> ReviewItem:
         """Record (or change) the verdict on one item; raises ReviewError when not queued."""
-        with self._lock, self._db:
-            cursor = self._db.execute(
+        with self._open_db() as db, db:
+            cursor = db.execute(
                 "UPDATE review_items SET verdict = ?, note = ?, reviewer = ?, decided_at = ? "
                 "WHERE profile = ? AND record_key = ?",
                 (Verdict(verdict).value, note, reviewer, self._clock(), profile, record_key),

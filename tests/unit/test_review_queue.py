@@ -47,6 +47,22 @@ def test_only_low_confidence_outputs_are_queued_once(tmp_path: Path) -> None:
     queue.close()
 
 
+def test_a_closed_queue_says_so_instead_of_failing_in_sqlite(tmp_path: Path) -> None:
+    queue = ReviewQueue(tmp_path / "q.sqlite3")
+    queue.enqueue("demo", [_record("a", 0.2)], 0.5)
+    queue.close()
+
+    for use in (
+        lambda: queue.items("demo"),
+        lambda: queue.pending_count("demo"),
+        lambda: queue.get("demo", "a"),
+        lambda: queue.decide("demo", "a", Verdict.ACCEPTABLE, reviewer="me"),
+        lambda: queue.enqueue("demo", [_record("b", 0.1)], 0.5),
+    ):
+        with pytest.raises(ReviewError, match=r"q\.sqlite3 is closed"):
+            use()
+
+
 def test_decisions_persist_and_export_as_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "q.sqlite3"
     queue = ReviewQueue(path, clock=lambda: 100.0)
