@@ -1,15 +1,12 @@
 """The alert badge of a fleet card: how many alerts fire on the deployment, in the colour of
 the worst severity."""
 
-from PySide6.QtCore import QEvent
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from console.domain.alerts import severity_rank
 from console.domain.drift import DriftStatus
 from console.services.alerts import DeploymentAlerts
-from console.ui.charts.palette import is_dark
-from console.ui.drift_style import status_colour
+from console.ui.status_badge import StatusBadge
 
 CRITICAL_RANK = 4
 WARNING_RANK = 2
@@ -25,16 +22,13 @@ def severity_status(severity: str | None) -> DriftStatus:
     return DriftStatus.INCONCLUSIVE
 
 
-class AlertBadge(QLabel):
+class AlertBadge(StatusBadge):
     """A warning sign and how many alerts fire ("⚠ 2") on the worst severity's colour; hidden
     without firing alerts. The tooltip lists the alerts."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("alertBadge")
+        super().__init__("alertBadge", parent)
         self._group: DeploymentAlerts | None = None
-        self._styling = False
-        self.hide()
 
     def set_alerts(self, group: DeploymentAlerts | None) -> None:
         """Show the firing alerts of ``group`` (None or none firing hides the badge)."""
@@ -60,27 +54,11 @@ class AlertBadge(QLabel):
         """The worst severity shown."""
         return self._group.worst_severity if self._group is not None else None
 
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange and not self._styling:
-            self._restyle()
+    def _badge_status(self) -> DriftStatus | None:
+        return None if self._group is None else severity_status(self._group.worst_severity)
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._restyle()
-
-    def _restyle(self) -> None:
-        if self._group is None:
-            return
-        surroundings = self.parentWidget() or self
-        status = severity_status(self._group.worst_severity)
-        colour = status_colour(status, is_dark(surroundings.palette())).name()
-        sheet = (
+    def _sheet(self, colour: str) -> str:
+        return (
             f"QLabel#alertBadge {{ color: white; background: {colour};"
             " border-radius: 3px; padding: 0px 4px; font-weight: bold; }"
         )
-        # Never an empty stylesheet: clearing one crashes Qt 6.11.3.
-        if sheet != self.styleSheet():
-            self._styling = True
-            self.setStyleSheet(sheet)
-            self._styling = False

@@ -2,27 +2,22 @@
 
 import math
 
-from PySide6.QtCore import QEvent
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from console.domain.drift import DriftStatus
 from console.services.drift_watch import DriftReading
 from console.ui import format as fmt
-from console.ui.charts.palette import is_dark
-from console.ui.drift_style import METRIC_NAMES, STATUS_WORDS, status_colour
+from console.ui.drift_style import METRIC_NAMES, STATUS_WORDS
+from console.ui.status_badge import StatusBadge
 
 
-class DriftBadge(QLabel):
+class DriftBadge(StatusBadge):
     """ "DRIFT ALERT", "DRIFT WARN", "DRIFT OK" or "DRIFT ?" (inconclusive) on the status colour;
     hidden for a deployment without a histogram to watch. The tooltip says what was compared."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("driftBadge")
+        super().__init__("driftBadge", parent)
         self._reading: DriftReading | None = None
-        self._styling = False
-        self.hide()
 
     def set_reading(self, reading: DriftReading | None) -> None:
         """Show ``reading`` (None or one without a histogram hides the badge)."""
@@ -33,15 +28,6 @@ class DriftBadge(QLabel):
         """The status shown, None while hidden."""
         reading = self._reading
         return None if reading is None or reading.histogram is None else reading.status
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange and not self._styling:
-            self._restyle()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._restyle()  # the surroundings are polished (themed) by now
 
     def _show(self) -> None:
         reading = self._reading
@@ -63,20 +49,11 @@ class DriftBadge(QLabel):
         self.setAccessibleName(f"drift {status.value}")
         self.show()
 
-    def _restyle(self) -> None:
-        status = self.status()
-        if status is None:
-            return
-        # The surroundings' palette: this label's own follows the stylesheet set here.
-        surroundings = self.parentWidget() or self
-        colour = status_colour(status, is_dark(surroundings.palette())).name()
-        sheet = (
+    def _badge_status(self) -> DriftStatus | None:
+        return self.status()
+
+    def _sheet(self, colour: str) -> str:
+        return (
             f"QLabel#driftBadge {{ color: {colour}; border: 1px solid {colour};"
             " border-radius: 3px; padding: 0px 4px; font-weight: bold; }"
         )
-        # Never an empty stylesheet: clearing one crashes Qt 6.11.3. Setting one sends this
-        # label a palette change, which must not restyle it again.
-        if sheet != self.styleSheet():
-            self._styling = True
-            self.setStyleSheet(sheet)
-            self._styling = False
