@@ -318,13 +318,14 @@ class ProfilesViewModel(QObject):
             return  # superseded: _dispose_fleet closes it
         self._opening = None
         try:
-            self._service = future.result().service
+            opened = future.result()
         except _OPEN_ERRORS as exc:
             self._open_error = str(exc)
         except Exception as exc:
             _log.error("opening profile %s failed", profile.name, exc_info=exc)
             self._open_error = f"unexpected {type(exc).__name__}: {exc}"
         else:
+            self._service = opened.service
             self._fleet = FleetViewModel(
                 self._runner,
                 self._service,
@@ -379,7 +380,7 @@ class ProfilesViewModel(QObject):
             self._fleet.changed.connect(self._check_keyring_once)
             if self._actions is not None:
                 self._fleet.changed.connect(self._actions.prepare)
-            self._fleet.start(future.result().first)
+            self._fleet.start(opened.first)
 
     def _check_keyring_once(self) -> None:
         # Finding the OS keyring takes 0.1-0.35 s of imports and D-Bus calls: it runs on the
