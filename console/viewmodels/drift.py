@@ -6,7 +6,7 @@ answers of the old one, and they pause with the rest of the console.
 
 import itertools
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,7 +30,7 @@ from console.services.drift_watch import (
     DriftWatch,
     worst,
 )
-from console.viewmodels.refresh import Fetch, PanelState, RefreshEngine
+from console.viewmodels.refresh import PanelState, Query, RefreshEngine
 
 DEFAULT_RANGE_S = 86_400.0
 DEFAULT_WINDOW_S = 3600.0
@@ -253,13 +253,13 @@ class DriftViewModel(QObject):
         self.queryChanged.emit()
         self.changed.emit()
 
-    def _request(self) -> tuple[Hashable, Fetch]:
+    def _request(self) -> Query:
         service, query, clock = self._service, self._query, self._clock
 
         async def fetch() -> DriftPanelData:
             return await drift_panel(service, query, clock=clock)
 
-        return ("drift", self._profile.name, query), fetch
+        return Query(("drift", self._profile.name, query), fetch)
 
     def _on_panel_changed(self, panel_id: str) -> None:
         if panel_id == self._panel_id:
