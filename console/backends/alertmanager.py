@@ -4,13 +4,13 @@ Every failure is a BackendError; when Alertmanager refuses a request (a bad matc
 invalid silence) the message carries its own error text as it sent it.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from console.backends._http import HttpJsonClient
+from console.backends._http import HttpJsonClient, QueryParams
 from console.backends.errors import MalformedResponse
 from console.domain.alerts import (
     Alert,
@@ -26,6 +26,7 @@ from console.domain.alerts import (
 )
 
 _E = TypeVar("_E", bound=StrEnum)
+_T = TypeVar("_T")
 
 
 class AlertmanagerClient:
@@ -51,9 +52,7 @@ class AlertmanagerClient:
         """GET /api/v2/alerts; ``filters`` are matchers such as ``severity="critical"``."""
         path = "/api/v2/alerts"
         params = _alert_params(active, silenced, inhibited, filters, receiver)
-        data = await self._http.get_json(path, params)
-        where = self._http.url_of(path)
-        return [parse_alert(item, f"{where}: [{i}]") for i, item in enumerate(_list(data, where))]
+        return await self._get_list(path, params, parse_alert)
 
     async def alert_groups(
         self,
@@ -67,16 +66,13 @@ class AlertmanagerClient:
         """GET /api/v2/alerts/groups: alerts grouped by each route's ``group_by`` labels."""
         path = "/api/v2/alerts/groups"
         params = _alert_params(active, silenced, inhibited, filters, receiver)
-        data = await self._http.get_json(path, params)
-        where = self._http.url_of(path)
-        return [_group(item, f"{where}: [{i}]") for i, item in enumerate(_list(data, where))]
+        return await self._get_list(path, params, _group)
 
     async def silences(self, filters: Sequence[str] = ()) -> list[Silence]:
         """GET /api/v2/silences (pending, active and recently expired ones)."""
         path = "/api/v2/silences"
-        data = await self._http.get_json(path, {"filter": list(filters)} if filters else None)
-        where = self._http.url_of(path)
-        return [parse_silence(item, f"{where}: [{i}]") for i, item in enumerate(_list(data, where))]
+        params = {"filter": list(filters)} if filters else None
+        return await self._get_list(path, params, parse_silence)
 
     async def silence(self, silence_id: str) -> Silence:
         """GET /api/v2/silence/{id}."""
@@ -112,6 +108,14 @@ class AlertmanagerClient:
             cluster_status=str(cluster.get("status") or "unknown"),
             peers=len(peers) if isinstance(peers, list) else 0,
         )
+
+    async def _get_list(
+        self, path: str, params: QueryParams | None, parse: Callable[[Any, str], _T]
+    ) -> list[_T]:
+        """GET a JSON array and parse each item; errors name the URL and the item's index."""
+        data = await self._http.get_json(path, params)
+        where = self._http.url_of(path)
+        return [parse(item, f"{where}: [{i}]") for i, item in enumerate(_list(data, where))]
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
